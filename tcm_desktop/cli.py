@@ -1,0 +1,187 @@
+"""Command line: ``tcm-desktop`` (the GUI) and the headless jobs.
+
+    tcm-desktop                      start the desktop application
+    tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
+    tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
+
+``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
+``{"id", "text"}`` per line, or ``-`` for standard input. A bad input gets a
+message naming it on standard error and a non-zero exit status at the end;
+the other inputs are still processed. With several records, ``--pdf PATH``
+is a folder that receives ``<id>.pdf`` per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, TextIO
+
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
+
+
+class InputError(Exception):
+    """An input that cannot be read as records; the message names it."""
+
+
+def read_inputs(paths: list[str], stdin: TextIO, errors: list[str]) -> Iterator[tuple[str, str]]:
+    """Yield ``(id, text)`` records from every input; collect messages for bad ones."""
+    for name in paths:
+        try:
+            if name == "-":
+                data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+                yield from _records_from_bytes("stdin", data, as_jsonl=False, errors=errors)
+                continue
+            path = Path(name)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+            yield from _records_from_bytes(name, data, as_jsonl=path.suffix.lower() == ".jsonl", errors=errors, stem=path.stem)
+        except InputError as exc:
+            errors.append(str(exc))
+
+
+def _records_from_bytes(name: str, data: bytes, as_jsonl: bool, errors: list[str], stem: str = "stdin") -> Iterator[tuple[str, str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+    if not as_jsonl:
+        if not text.strip():
+            raise InputError(f"{name}: empty text")
+        yield stem, text
+        return
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"{name}:{lineno}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            errors.append(f"{name}:{lineno}: expected an object with a string 'text'")
+            continue
+        if not obj["text"].strip():
+            errors.append(f"{name}:{lineno}: empty text")
+            continue
+        yield str(obj.get("id", f"{stem}-{lineno}")), obj["text"]
+
+
+class Progress:
+    """A progress bar on a terminal, a line every 10% otherwise (for long runs)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 2:
+            return
+        pct = int(100 * done / total)
+        if self.tty:
+            bar = "#" * (pct // 4)
+            self.stream.write(f"\r[{bar:<25}] {done}/{total}")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+        elif total >= 20 and pct // 10 != self.last // 10:
+            self.stream.write(f"structured {done}/{total} records\n")
+            self.stream.flush()
+        self.last = pct
+
+
+def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    from .engine import StructuringEngine
+    from .ner_runtime import ModelError
+
+    errors: list[str] = []
+    records = list(read_inputs(args.inputs, stdin, errors))
+    for msg in errors:
+        stderr.write(f"error: {msg}\n")
+    if not records:
+        return EXIT_INPUT_ERROR
+    try:
+        engine = StructuringEngine(args.model)
+    except ModelError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_MODEL_ERROR
+    results = list(engine.structure_many(records, progress=Progress(stderr)))
+    if args.format == "jsonl":
+        for r in results:
+            stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
+    elif args.format == "json":
+        stdout.write(json.dumps([_public(r) for r in results], ensure_ascii=False, indent=1) + "\n")
+    else:
+        from .exports import to_csv
+
+        stdout.write(to_csv(results))
+    if args.db:
+        from .storage import Database
+
+        db = Database(args.db)
+        try:
+            for r in results:
+                db.save_record(r, user=args.user)
+        finally:
+            db.close()
+    if args.pdf:
+        from .report_pdf import write_report
+
+        target = Path(args.pdf)
+        if len(results) == 1:
+            write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for r in results:
+                write_report(target / f"{r.id}.pdf", r, clinic=args.clinic, doctor=args.doctor)
+    return EXIT_INPUT_ERROR if errors else EXIT_OK
+
+
+def _public(r) -> dict:
+    """The CLI's JSON contract for one record."""
+    d = r.to_dict()
+    return {
+        "id": d["id"],
+        "entities": [{k: e[k] for k in ("start", "end", "label", "text", "assertion", "score", "normalized")} for e in d["entities"]],
+        "sections": d["sections"],
+        "prescription": d["prescription"],
+        "model_version": d["model_version"],
+        **({"tongue": d["tongue"]} if "tongue" in d else {}),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="tcm-desktop", description="TCM Structurer: structure TCM clinical records offline.")
+    ap.add_argument("--self-test", action="store_true", help="load the models, analyse a sample record headless, exit")
+    sub = ap.add_subparsers(dest="command")
+    s = sub.add_parser("structure", help="structure records into JSON lines, JSON or CSV")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, .jsonl file with {id,text} lines, or - for stdin")
+    s.add_argument("--format", choices=("jsonl", "json", "csv"), default="jsonl")
+    s.add_argument("--db", help="also save the records to this SQLite database")
+    s.add_argument("--pdf", help="also write a PDF report (a folder when there are several records)")
+    s.add_argument("--model", help="model directory (default: the shipped models/ner)")
+    s.add_argument("--clinic", default="", help="clinic name for the PDF report")
+    s.add_argument("--doctor", default="", help="doctor name for the PDF report")
+    s.add_argument("--user", default="", help="user name recorded in the database")
+    return ap
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    stdout, stderr, stdin = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    args = build_parser().parse_args(argv)
+    if args.command == "structure":
+        return cmd_structure(args, stdout, stderr, stdin)
+    from .ui.app import main as gui_main, self_test
+
+    if args.self_test:
+        return self_test()
+    return gui_main(argv or [])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The shipped text model at run time: onnxruntime emissions + numpy Viterbi.
+
+Loads ``models/ner`` once: the INT8 ONNX emission network, ``model.json``
+(tags, CRF transitions, vocabulary, window length), ``lexicon.json`` (the term
+lists, built into the artifact by the training run) and checks every file
+against ``SHA256SUMS`` so a corrupt or partial install fails with a clear
+message naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .lexicon import Lexicon
+from .tagging import model_char, spans_from_tags, viterbi
+
+ARTIFACT_FILES = {
+    "int8": "model.int8.onnx",
+    "meta": "model.json",
+    "lexicon": "lexicon.json",
+    "normalization": "normalization.json",
+}
+CHECKSUMS = "SHA256SUMS"
+
+
+class ModelError(RuntimeError):
+    """The model files are missing, corrupt or unreadable."""
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_checksums(model_dir: Path) -> None:
+    lines = [f"{sha256(p)}  {p.name}" for p in sorted(model_dir.iterdir()) if p.is_file() and p.suffix in (".onnx", ".json")]
+    (model_dir / CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def verify_checksums(model_dir: Path) -> None:
+    sums = model_dir / CHECKSUMS
+    if not sums.exists():
+        raise ModelError(f"model checksum file missing: {sums}")
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        digest, name = line.split(maxsplit=1)
+        path = model_dir / name.strip()
+        if not path.exists():
+            raise ModelError(f"model file missing: {path}")
+        if sha256(path) != digest:
+            raise ModelError(f"model file corrupt (checksum mismatch): {path}")
+
+
+@dataclass
+class Window:
+    """A piece of a text fed to the model: which text, where it starts, its ids and features."""
+
+    text_index: int
+    offset: int
+    ids: np.ndarray
+    lex: np.ndarray
+
+
+class NerRuntime:
+    """Emission network + CRF decoding, no torch."""
+
+    def __init__(self, model_dir: str | Path, threads: int | None = None, precision: str = "int8") -> None:
+        import onnxruntime as ort
+
+        self.dir = Path(model_dir)
+        if not self.dir.is_dir():
+            raise ModelError(f"model directory not found: {self.dir}")
+        verify_checksums(self.dir)
+        try:
+            meta = json.loads((self.dir / ARTIFACT_FILES["meta"]).read_text(encoding="utf-8"))
+            self.lexicon = Lexicon.load(self.dir / ARTIFACT_FILES["lexicon"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"cannot read model metadata in {self.dir}: {exc}") from exc
+        self.meta = meta
+        self.version: str = meta["version"]
+        self.tags: list[str] = meta["tags"]
+        self.transitions = np.asarray(meta["transitions"], np.float32)
+        self.start = np.asarray(meta["start"], np.float32)
+        self.end = np.asarray(meta["end"], np.float32)
+        self.max_len: int = int(meta["max_len"])
+        self.n_lex: int = int(meta["n_lex"])
+        self.stoi = {c: i for i, c in enumerate(meta["vocab"])}
+        onnx_name = ARTIFACT_FILES["int8"] if precision == "int8" else "model.fp32.onnx"
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_mem_pattern = True
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.dir / onnx_name), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises several exception types
+            raise ModelError(f"cannot load {self.dir / onnx_name}: {exc}") from exc
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.array([self.stoi.get(model_char(c), 1) for c in text], dtype=np.int64)
+
+    def features(self, text: str) -> np.ndarray:
+        if not self.n_lex:
+            return np.zeros((len(text), 0), np.uint8)
+        return self.lexicon.features(text)
+
+    def emissions(self, batch: Sequence[Window]) -> list[np.ndarray]:
+        """Run one padded batch; return each window's ``[len, K]`` emissions."""
+        t = max(len(w.ids) for w in batch)
+        t = max(t, 2)
+        ids = np.zeros((len(batch), t), np.int64)
+        lex = np.zeros((len(batch), t, self.n_lex), np.float32)
+        mask = np.zeros((len(batch), t), bool)
+        for i, w in enumerate(batch):
+            n = len(w.ids)
+            ids[i, :n] = w.ids
+            if self.n_lex:
+                lex[i, :n] = w.lex
+            mask[i, :n] = True
+        out = self.session.run(None, {"ids": ids, "lex": lex, "mask": mask})[0]
+        return [out[i, : len(w.ids)] for i, w in enumerate(batch)]
+
+    def decode(self, emissions: np.ndarray) -> list[tuple[int, int, str, float]]:
+        """Viterbi spans with a confidence (mean per-character tag probability)."""
+        path, conf = viterbi(emissions, self.transitions, self.start, self.end)
+        return [(s, e, lab, float(conf[s:e].mean())) for s, e, lab in spans_from_tags(path, self.tags)]

@@ -1,0 +1,277 @@
+"""A printable PDF of one structured record: the doctor's handout / paper chart copy.
+
+reportlab with the shipped WenQuanYi Micro Hei (a TrueType ``.ttc``, embedded
+as a subset) so Chinese renders on any PC and stays *extractable text* (copy,
+search, screen readers) rather than pictures of glyphs. Paragraphs use
+``wordWrap='CJK'`` because Chinese has no spaces to break lines at.
+
+Clinical layout choices: absent (否定) findings get their own column so a
+negated symptom can never be read as present; history/possible/family findings
+carry their Chinese mark; the prescription is a table a pharmacy can follow.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .config import cjk_font_path
+from .schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
+from .structured import FoundEntity, StructuredRecord
+
+FONT = "WQYMicroHei"
+_GRID = colors.HexColor("#9aa5b1")
+_HEAD_BG = colors.HexColor("#eef2f6")
+
+
+def _register_font() -> str:
+    """Register the CJK font once (reportlab keeps a global registry)."""
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        path = cjk_font_path()
+        if not path.exists():
+            raise FileNotFoundError(f"CJK font not found: {path}")
+        pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
+    return FONT
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=10, leading=15, wordWrap="CJK")
+    return {
+        "base": base,
+        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=24, alignment=TA_CENTER),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=11, leading=16, alignment=TA_CENTER,
+                                   textColor=colors.HexColor("#444444")),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=12.5, leading=18, spaceBefore=8, spaceAfter=4,
+                             textColor=colors.HexColor("#1f3a5f")),
+        "text": ParagraphStyle("text", parent=base, fontSize=10.5, leading=19),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=9.5, leading=13),
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=11, textColor=colors.HexColor("#555555")),
+    }
+
+
+def highlighted_markup(text: str, entities: list[FoundEntity]) -> str:
+    """reportlab paragraph markup of ``text`` with each entity on its category colour (absent struck through)."""
+    out: list[str] = []
+    pos = 0
+    for e in sorted(entities, key=lambda e: (e.start, e.end)):
+        if e.start < pos or e.end > len(text):
+            continue  # overlapping/out-of-range spans cannot be drawn; the tables still list them
+        out.append(escape(text[pos : e.start]))
+        cat = CATEGORY_BY_CODE.get(e.label)
+        colour = cat.colour if cat else "#eeeeee"
+        inner = escape(text[e.start : e.end])
+        if e.assertion == "absent":
+            inner = f"<strike>{inner}</strike>"
+        out.append(f'<span backColor="{colour}">{inner}</span>')
+        pos = e.end
+    out.append(escape(text[pos:]))
+    return "".join(out).replace("\n", "<br/>")
+
+
+def _entity_label(e: FoundEntity) -> str:
+    """How one finding reads in a table: text, its canonical name if different, its assertion mark."""
+    s = escape(e.text)
+    canonical = e.normalized.get("canonical") if e.normalized else None
+    if canonical and canonical != e.text:
+        s += f"（{escape(str(canonical))}）"
+    if e.assertion not in ("present", "absent"):
+        s += f" [{ASSERTION_ZH.get(e.assertion, e.assertion)}]"
+    return s
+
+
+def _category_rows(record: StructuredRecord, st: dict[str, ParagraphStyle]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for cat in CATEGORIES:
+        ents = [e for e in record.entities if e.label == cat.code]
+        if not ents:
+            continue
+        present = [_entity_label(e) for e in ents if e.assertion != "absent"]
+        absent = [_entity_label(e) for e in ents if e.assertion == "absent"]
+        name = Paragraph(f'<span backColor="{cat.colour}">&nbsp;{escape(cat.zh)}&nbsp;</span>', st["cell"])
+        rows.append([name, Paragraph("、".join(_dedupe(present)), st["cell"]),
+                     Paragraph("、".join(_dedupe(absent)), st["cell"])])
+    return rows
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in items if not (x in seen or seen.add(x))]
+
+
+def _table(data: list[list[Any]], widths: list[float], header: bool = True) -> Table:
+    t = Table(data, colWidths=widths, repeatRows=1 if header else 0)
+    style = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 9.5),
+        ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG))
+    t.setStyle(TableStyle(style))
+    return t
+
+
+def _patient_line(patient: Any) -> list[tuple[str, str]]:
+    if patient is None:
+        return []
+    if isinstance(patient, str):
+        return [("姓名", patient)]
+    p: Mapping[str, Any] = patient
+    out = []
+    for key, label in (("name", "姓名"), ("sex", "性别"), ("age", "年龄"), ("birth_year", "出生年份"), ("id", "病历号")):
+        v = p.get(key)
+        if v not in (None, ""):
+            out.append((label, str(v)))
+    return out
+
+
+def _image_flowable(photo: str | Path | bytes, max_w: float, max_h: float) -> Image:
+    src: Any = io.BytesIO(photo) if isinstance(photo, bytes | bytearray) else str(photo)
+    img = Image(src)
+    w, h = img.imageWidth, img.imageHeight
+    scale = min(max_w / w, max_h / h)
+    img.drawWidth, img.drawHeight = w * scale, h * scale
+    return img
+
+
+def _tongue_rows(tongue: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[list[Any]]:
+    names = {"tongue_colour": "舌色", "tongue_color": "舌色", "coating_colour": "苔色", "coating_color": "苔色",
+             "coating_thickness": "苔质", "shape": "舌形", "cracks": "裂纹", "teeth_marks": "齿痕",
+             "model_version": "模型版本"}
+    rows = []
+    for k, v in tongue.items():
+        if isinstance(v, dict | list):
+            v = json.dumps(v, ensure_ascii=False)
+        rows.append([Paragraph(escape(names.get(k, str(k))), st["cell"]), Paragraph(escape(str(v)), st["cell"])])
+    return rows
+
+
+def write_report(
+    path: str | Path,
+    record: StructuredRecord,
+    *,
+    clinic: str = "",
+    patient: Any = None,
+    doctor: str = "",
+    photo_path: str | Path | bytes | None = None,
+    tongue: Mapping[str, Any] | None = None,
+    date: _dt.date | str | None = None,
+) -> Path:
+    """Write the record's PDF report to ``path`` and return it."""
+    _register_font()
+    st = _styles()
+    path = Path(path)
+    when = date if isinstance(date, str) else (date or _dt.date.today()).strftime("%Y-%m-%d")
+    width = A4[0] - 36 * mm
+    story: list[Any] = []
+
+    story.append(Paragraph(escape(clinic or "中医门诊"), st["title"]))
+    story.append(Paragraph("中医病历结构化报告", st["subtitle"]))
+    story.append(Spacer(1, 4 * mm))
+
+    info = _patient_line(patient) + [("就诊日期", when)]
+    if record.id:
+        info.append(("记录号", record.id))
+    cells = [Paragraph(f"<b>{escape(k)}</b>：{escape(v)}", st["cell"]) for k, v in info]
+    while len(cells) % 3:
+        cells.append("")
+    story.append(_table([cells[i : i + 3] for i in range(0, len(cells), 3)], [width / 3] * 3, header=False))
+
+    story.append(Paragraph("病历原文", st["h2"]))
+    story.append(Paragraph(highlighted_markup(record.text, record.entities), st["text"]))
+    used = [c for c in CATEGORIES if any(e.label == c.code for e in record.entities)]
+    if used:
+        chips = "　".join(f'<span backColor="{c.colour}">&nbsp;{escape(c.zh)}&nbsp;</span>' for c in used)
+        story.append(Spacer(1, 2 * mm))
+        story.append(Paragraph("图例：" + chips, st["small"]))
+        story.append(Paragraph("<strike>删除线</strike>表示否定（无）", st["small"]))
+
+    rows = _category_rows(record, st)
+    if rows:
+        story.append(Paragraph("结构化信息", st["h2"]))
+        head = [Paragraph(f"<b>{h}</b>", st["cell"]) for h in ("类别", "所见（存在／既往／可能／家族）", "否定（无）")]
+        story.append(_table([head] + rows, [26 * mm, (width - 26 * mm) * 0.62, (width - 26 * mm) * 0.38]))
+
+    pres = record.prescription
+    if pres.items or pres.formula:
+        block: list[Any] = [Paragraph("处方", st["h2"])]
+        meta = []
+        if pres.formula:
+            meta.append("方剂：" + escape("、".join(pres.formula)))
+        if pres.doses:
+            meta.append("剂数：" + escape(pres.doses))
+        if pres.usage:
+            meta.append("用法：" + escape("，".join(pres.usage)))
+        if meta:
+            block.append(Paragraph("　".join(meta), st["base"]))
+            block.append(Spacer(1, 2 * mm))
+        if pres.items:
+            head = [Paragraph(f"<b>{h}</b>", st["cell"]) for h in ("序号", "药名", "规范名", "剂量", "用法")]
+            data = [head] + [
+                [str(i), Paragraph(escape(it.name), st["cell"]), Paragraph(escape(it.canonical or it.name), st["cell"]),
+                 Paragraph(escape(it.dose), st["cell"]), Paragraph(escape(it.usage), st["cell"])]
+                for i, it in enumerate(pres.items, 1)
+            ]
+            block.append(_table(data, [14 * mm, (width - 14 * mm) * 0.28, (width - 14 * mm) * 0.28,
+                                       (width - 14 * mm) * 0.18, (width - 14 * mm) * 0.26]))
+        story.append(KeepTogether(block))
+
+    tongue = tongue if tongue is not None else record.tongue
+    if photo_path is not None or tongue:
+        block = [Paragraph("舌象", st["h2"])]
+        img = _image_flowable(photo_path, 60 * mm, 60 * mm) if photo_path is not None else None
+        trows = _tongue_rows(tongue, st) if tongue else [[Paragraph("尚未分析", st["cell"]), ""]]
+        tw = (width - 64 * mm if img else width) - 6 * mm
+        ttable = _table(trows, [24 * mm, tw - 24 * mm], header=False)
+        if img:
+            both = Table([[img, ttable]], colWidths=[64 * mm, width - 64 * mm])
+            both.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            block.append(both)
+        else:
+            block.append(ttable)
+        story.append(KeepTogether(block))
+
+    story.append(Spacer(1, 10 * mm))
+    sign = Table(
+        [[Paragraph(f"医师：{escape(doctor)}", st["base"]), Paragraph("签名：", st["base"]), "",
+          Paragraph(f"日期：{escape(when)}", st["base"])]],
+        colWidths=[width * 0.3, width * 0.12, width * 0.3, width * 0.28],
+    )
+    sign.setStyle(TableStyle([("LINEBELOW", (2, 0), (2, 0), 0.8, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    story.append(KeepTogether([sign]))
+
+    model = record.model_version
+
+    def footer(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(colors.HexColor("#777777"))
+        note = "本报告由 TCM Structurer 辅助生成，须经医师审核签名后有效"
+        if model:
+            note += f"　模型 {model}"
+        canvas.drawString(18 * mm, 10 * mm, note)
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {doc.page} 页")
+        canvas.restoreState()
+
+    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                            bottomMargin=18 * mm, title=f"{clinic} 病历 {record.id}".strip(), author=doctor)
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return path

@@ -1,0 +1,230 @@
+"""Train the text model on the unified corpus (CPU, fixed seeds, time budget).
+
+    python -m tcm_desktop.training.train_ner --corpus DIR --out RUN_DIR [--minutes 60]
+        [--size student|tiny|teacher] [--no-lexicon] [--no-lstm]
+
+Writes ``RUN_DIR/model.pt`` (best dev checkpoint), ``config.json``,
+``vocab.json``, ``lexicon.json`` and ``train.log`` (one JSON line per event).
+The learning-rate schedule follows the elapsed fraction of the time budget, so
+a run always ends annealed, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..lexicon import Lexicon
+from ..tagging import spans_from_tags, tag_names, viterbi
+from .corpus import load_split
+from .lexicon_build import build_lexicon
+from .metrics import score
+from .ner_data import Vocab, collate, length_buckets, record_examples, window_bounds
+from .ner_model import ModelConfig, NerModel
+
+SIZES = {
+    "tiny": dict(hidden=64, layers=1, heads=2, ffn=128, lstm=32),
+    "student": dict(hidden=312, layers=4, heads=12, ffn=1200, lstm=128),
+    "teacher": dict(hidden=512, layers=6, heads=8, ffn=2048, lstm=192),
+}
+SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_corpus(corpus: Path, sources=SOURCES) -> dict[str, dict[str, list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = {}
+    for s in sources:
+        if (corpus / s / "train.jsonl").exists():
+            out[s] = {sp: load_split(corpus, s, sp) for sp in ("train", "dev", "test")}
+    return out
+
+
+@torch.no_grad()
+def predict(model: NerModel, vocab: Vocab, lexicon: Lexicon | None, texts: list[str], max_len: int, batch_tokens: int = 4096) -> list[list[tuple[int, int, str]]]:
+    """Spans for each text (window, emit, Viterbi per window) with the torch model."""
+    model.eval()
+    tags = model.tags
+    trans, start, end = (t.detach().numpy() for t in model.crf.constrained())
+    n_lex = model.cfg.n_lex
+    pieces = []
+    for ti, text in enumerate(texts):
+        ids = vocab.encode(text)
+        lex = lexicon.features(text) if lexicon is not None and n_lex else np.zeros((len(text), n_lex), np.uint8)
+        for s, e in window_bounds(text, [], max_len):
+            pieces.append((ti, s, ids[s:e], lex[s:e]))
+    pieces.sort(key=lambda p: len(p[2]))
+    results: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    i = 0
+    while i < len(pieces):
+        j = i
+        while j < len(pieces) and len(pieces[j][2]) * (j - i + 1) <= batch_tokens:
+            j += 1
+        j = max(j, i + 1)
+        batch = pieces[i:j]
+        t = max(len(p[2]) for p in batch)
+        ids = np.zeros((len(batch), t), np.int64)
+        lex = np.zeros((len(batch), t, n_lex), np.float32)
+        mask = np.zeros((len(batch), t), bool)
+        for b, p in enumerate(batch):
+            ids[b, : len(p[2])] = p[2]
+            if n_lex:
+                lex[b, : len(p[2])] = p[3]
+            mask[b, : len(p[2])] = True
+        em = model.emissions(torch.from_numpy(ids), torch.from_numpy(lex), torch.from_numpy(mask)).numpy()
+        for b, p in enumerate(batch):
+            path, _ = viterbi(em[b, : len(p[2])], trans, start, end)
+            for s, e, lab in spans_from_tags(path, tags):
+                results[p[0]].append((p[1] + s, p[1] + e, lab))
+        i = j
+    return results
+
+
+def evaluate_sets(model, vocab, lexicon, sets: dict[str, list[dict]], max_len: int) -> dict[str, dict]:
+    out = {}
+    for name, recs in sets.items():
+        pred = predict(model, vocab, lexicon, [r["text"] for r in recs], max_len)
+        gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
+        out[name] = score(gold, pred, recs[0]["annotated"] if recs else [])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--size", choices=sorted(SIZES), default="student")
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--max-epochs", type=int, default=100)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--batch-tokens", type=int, default=2048)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--team-weight", type=int, default=3, help="repeat team train records this many times")
+    ap.add_argument("--public-fraction", type=float, default=1.0, help="fraction of public train windows used per epoch")
+    ap.add_argument("--dev-per-source", type=int, default=150, help="dev records per public source for model selection")
+    ap.add_argument("--eval-minutes", type=float, default=8.0)
+    ap.add_argument("--no-lexicon", action="store_true")
+    ap.add_argument("--no-lstm", action="store_true")
+    ap.add_argument("--sources", nargs="*", default=list(SOURCES))
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+
+    set_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = open(args.out / "train.log", "a", encoding="utf-8")
+
+    def emit(event: str, **kw) -> None:
+        line = json.dumps({"t": round(time.time() - t0, 1), "event": event, **kw}, ensure_ascii=False)
+        log.write(line + "\n")
+        log.flush()
+        print(line, flush=True)
+
+    t0 = time.time()
+    corpus = load_corpus(args.corpus, args.sources)
+    tags = tag_names()
+    train_texts = [r["text"] for src in corpus.values() for r in src["train"]]
+    vocab = Vocab.build(train_texts, min_count=2)
+    lexicon = None if args.no_lexicon else build_lexicon()[0]
+    n_lex = lexicon.feature_dim if lexicon is not None else 0
+    cfg = ModelConfig(vocab_size=len(vocab), n_tags=len(tags), n_lex=n_lex, max_len=args.max_len,
+                      use_lexicon=not args.no_lexicon, use_lstm=not args.no_lstm, **SIZES[args.size])
+    (args.out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "tags": tags, "args": {k: str(v) for k, v in vars(args).items()}}, ensure_ascii=False, indent=1))
+    (args.out / "vocab.json").write_text(json.dumps(vocab.itos, ensure_ascii=False))
+    if lexicon is not None:
+        (args.out / "lexicon.json").write_text(json.dumps(lexicon.to_json(), ensure_ascii=False))
+
+    train_ex, public_ex = [], []
+    for name, src in corpus.items():
+        for r in src["train"]:
+            exs = record_examples(r, name, vocab, lexicon, tags, args.max_len)
+            if name == "team":
+                train_ex += exs * args.team_weight
+            else:
+                public_ex += exs
+    rng = random.Random(args.seed)
+    dev_sets = {}
+    for name, src in corpus.items():
+        recs = list(src["dev"])
+        if name != "team" and len(recs) > args.dev_per_source:
+            recs = rng.sample(recs, args.dev_per_source)
+        if recs:
+            dev_sets[name] = recs
+    emit("data", vocab=len(vocab), n_lex=n_lex, team_windows=len(train_ex), public_windows=len(public_ex),
+         dev={k: len(v) for k, v in dev_sets.items()}, params=None)
+
+    model = NerModel(cfg, tags)
+    emit("model", params=sum(p.numel() for p in model.parameters()), cfg=cfg.to_dict())
+    crf_params = list(model.crf.parameters())
+    other = [p for n, p in model.named_parameters() if not n.startswith("crf.")]
+    opt = torch.optim.AdamW([{"params": other, "lr": args.lr}, {"params": crf_params, "lr": args.lr * 10}], weight_decay=0.01)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    budget = args.minutes * 60
+    best = -1.0
+    step = 0
+    last_eval = time.time()
+    done = False
+    for epoch in range(args.max_epochs):
+        pub = rng.sample(public_ex, int(len(public_ex) * args.public_fraction)) if args.public_fraction < 1 else public_ex
+        examples = train_ex + pub
+        losses = []
+        for batch in length_buckets(examples, args.batch_tokens, shuffle=True, seed=args.seed + epoch):
+            frac = (time.time() - t0) / budget
+            if frac >= 1.0:
+                done = True
+                break
+            warm = min(1.0, (step + 1) / 200)
+            for g, lr in zip(opt.param_groups, base_lrs):
+                g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+            model.train()
+            ids, lex, allowed, _, mask = collate(batch, len(tags), n_lex)
+            loss = model.loss(torch.from_numpy(ids), torch.from_numpy(lex), torch.from_numpy(allowed), torch.from_numpy(mask))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            if step % 50 == 0:
+                emit("step", epoch=epoch, step=step, loss=float(np.mean(losses[-50:])), lr=opt.param_groups[0]["lr"])
+            if time.time() - last_eval > args.eval_minutes * 60:
+                best = _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step)
+                last_eval = time.time()
+        if done:
+            break
+        emit("epoch", epoch=epoch, loss=float(np.mean(losses)) if losses else None)
+    best = _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step)
+    emit("done", best=best, minutes=round((time.time() - t0) / 60, 1))
+    return 0
+
+
+def _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step) -> float:
+    res = evaluate_sets(model, vocab, lexicon, dev_sets, args.max_len)
+    f1 = {k: round(v["micro"]["f1"], 4) for k, v in res.items()}
+    # selection: the team clinical dev set counts half, the public sources share the rest
+    pub = [v for k, v in f1.items() if k != "team"]
+    sel = 0.5 * f1.get("team", 0.0) + 0.5 * (sum(pub) / len(pub) if pub else f1.get("team", 0.0))
+    emit("eval", step=step, dev_f1=f1, selection=round(sel, 4))
+    if sel > best:
+        torch.save(model.state_dict(), args.out / "model.pt")
+        emit("saved", step=step, selection=round(sel, 4))
+        return sel
+    return best
+
+
+if __name__ == "__main__":
+    sys.exit(main())

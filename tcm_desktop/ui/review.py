@@ -1,0 +1,244 @@
+"""Review commands on a ``QUndoStack`` and the entity context menu, over the Qt-free ReviewState.
+
+Why a controller: the editor, the entity list and the structured view all show
+one :class:`ReviewState`; the controller owns it with the undo stack and the
+*current* entity, and tells every view when something changed. Each review
+step is a :class:`ReviewCommand` wrapping one ``Edit`` (before/after
+snapshots), so undo/redo is exact. Typing in the text is not a review step:
+it shifts/drops entities through ``ReviewState.replace_text`` and clears the
+review undo stack, because the stored snapshots' offsets no longer match the
+text (the editor's own Ctrl+Z still undoes typing).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QMenu, QWidget
+
+from ..review_state import Edit, ReviewError, ReviewState, TextChange
+from ..schema import ASSERTIONS, CATEGORIES
+from ..structured import StructuredRecord
+from .i18n import assertion_name, category_name, t
+
+ACTION_NAMES = {
+    "relabel": "更改类别", "set_assertion": "设置断言", "accept": "确认", "accept_all": "全部确认",
+    "delete": "删除实体", "add": "添加实体", "resize": "调整边界",
+}
+
+
+class ReviewCommand(QUndoCommand):
+    """One undoable review step."""
+
+    def __init__(self, controller: ReviewController, edit: Edit, previous_current: int | None) -> None:
+        super().__init__(t(ACTION_NAMES.get(edit.action, edit.action)))
+        self.controller, self.edit, self.previous_current = controller, edit, previous_current
+
+    def redo(self) -> None:
+        self.controller.state.apply(self.edit)
+        self.controller._after_change(self.edit.focus if self.edit.focus is not None else self.controller.current)
+
+    def undo(self) -> None:
+        self.controller.state.revert(self.edit)
+        self.controller._after_change(self.previous_current)
+
+
+class ReviewController(QObject):
+    """The review state of the open record, its undo stack and the current entity."""
+
+    changed = Signal()  # entities changed (any view must re-render)
+    currentChanged = Signal(int)  # -1 when none
+    message = Signal(str)  # a refusal or note to show in the status bar
+    entitiesDropped = Signal(int)  # an edit of the text removed this many entities
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = ReviewState()
+        self.undo_stack = QUndoStack(self)
+        self.current: int | None = None
+        self.analysed = False
+
+    # -- loading -----------------------------------------------------------------
+    def load(self, record: StructuredRecord, analysed: bool = True) -> None:
+        self.state = ReviewState.from_record(record)
+        self.analysed = analysed
+        self.undo_stack.clear()
+        self.current = None
+        self.changed.emit()
+        self.currentChanged.emit(-1)
+
+    def reset(self, text: str = "") -> None:
+        self.state = ReviewState(text)
+        self.analysed = False
+        self.undo_stack.clear()
+        self.current = None
+        self.changed.emit()
+        self.currentChanged.emit(-1)
+
+    # -- current entity ----------------------------------------------------------
+    def set_current(self, index: int | None) -> None:
+        if index is not None and not 0 <= index < len(self.state.entities):
+            index = None
+        if index != self.current:
+            self.current = index
+            self.currentChanged.emit(-1 if index is None else index)
+
+    def move(self, backwards: bool = False) -> None:
+        self.set_current(self.state.next_index(self.current, backwards))
+
+    # -- operations --------------------------------------------------------------
+    def _push(self, make: callable) -> bool:  # type: ignore[valid-type]
+        try:
+            edit = make()
+        except ReviewError as exc:
+            self.message.emit(str(exc))
+            return False
+        self.undo_stack.push(ReviewCommand(self, edit, self.current))
+        return True
+
+    def _need_current(self, index: int | None) -> int | None:
+        i = self.current if index is None else index
+        if i is None:
+            self.message.emit(t("请先选择一个实体（Tab 键逐个跳转）"))
+        return i
+
+    def relabel(self, label: str, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.relabel(i, label))
+
+    def set_assertion(self, assertion: str, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.set_assertion(i, assertion))
+
+    def cycle_assertion(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        if i is None:
+            return False
+        cur = self.state.entities[i].assertion
+        nxt = ASSERTIONS[(ASSERTIONS.index(cur) + 1) % len(ASSERTIONS)] if cur in ASSERTIONS else "present"
+        return self.set_assertion(nxt, i)
+
+    def accept(self, index: int | None = None, advance: bool = False) -> bool:
+        i = self._need_current(index)
+        ok = i is not None and self._push(lambda: self.state.accept(i))
+        if ok and advance:
+            nxt = self.state.next_unreviewed(i)
+            if nxt is not None:
+                self.set_current(nxt)
+        return ok
+
+    def accept_all(self) -> bool:
+        return self._push(self.state.accept_all_remaining)
+
+    def delete(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.delete(i))
+
+    def add(self, start: int, end: int, label: str) -> bool:
+        return self._push(lambda: self.state.add(start, end, label))
+
+    def widen_left(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.widen_left(i))
+
+    def widen_right(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.widen_right(i))
+
+    def narrow_left(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.narrow_left(i))
+
+    def narrow_right(self, index: int | None = None) -> bool:
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: self.state.narrow_right(i))
+
+    def text_edited(self, new_text: str, hint: int | None = None) -> TextChange | None:
+        """The doctor typed: shift entities after the edit, drop touched ones, clear review undo."""
+        if new_text == self.state.text:
+            return None
+        had = len(self.state.entities)
+        change = self.state.replace_text(new_text, hint)
+        if had:
+            self.undo_stack.clear()
+            if self.current is not None:
+                self.current = None
+                self.currentChanged.emit(-1)
+            self.changed.emit()
+        if change.dropped:
+            self.entitiesDropped.emit(len(change.dropped))
+            self.message.emit(t("编辑改动了 %n 个实体，已移除").replace("%n", str(len(change.dropped))))
+        return change
+
+    def _after_change(self, focus: int | None) -> None:
+        self.changed.emit()
+        if focus is not None and not 0 <= focus < len(self.state.entities):
+            focus = None
+        self.current = focus
+        self.currentChanged.emit(-1 if focus is None else focus)
+
+
+def entity_menu(controller: ReviewController, index: int, parent: QWidget | None = None) -> QMenu:
+    """Context menu for one entity: category (with the schema's shortcut keys), assertion, accept, delete, bounds."""
+    e = controller.state.entities[index]
+    menu = QMenu(parent)
+    menu.setObjectName("entityMenu")
+    title = menu.addAction(f"「{e.text}」 {category_name(e.label)}")
+    title.setEnabled(False)
+    menu.addSeparator()
+    cats = menu.addMenu(t("类别"))
+    cats.setObjectName("categoryMenu")
+    group = QActionGroup(cats)
+    for cat in CATEGORIES:
+        # "&1 症状": the schema's key works as a mnemonic while the menu is open
+        act = QAction(f"&{cat.shortcut}  {category_name(cat.code)}", cats)
+        act.setCheckable(True)
+        act.setChecked(cat.code == e.label)
+        act.setData(cat.code)
+        act.setShortcut(QKeySequence(f"Alt+{cat.shortcut.upper()}"))
+        act.setShortcutVisibleInContextMenu(True)
+        act.triggered.connect(lambda _=False, code=cat.code: controller.relabel(code, index))
+        group.addAction(act)
+        cats.addAction(act)
+    asserts = menu.addMenu(t("断言"))
+    asserts.setObjectName("assertionMenu")
+    for value in ASSERTIONS:
+        act = asserts.addAction(assertion_name(value))
+        act.setCheckable(True)
+        act.setChecked(value == e.assertion)
+        act.setData(value)
+        act.triggered.connect(lambda _=False, v=value: controller.set_assertion(v, index))
+    menu.addSeparator()
+    acc = menu.addAction(t("确认"), lambda: controller.accept(index))
+    acc.setShortcut(QKeySequence("Alt+Return"))
+    acc.setObjectName("acceptAction")
+    dele = menu.addAction(t("删除"), lambda: controller.delete(index))
+    dele.setShortcut(QKeySequence("Alt+Delete"))
+    dele.setObjectName("deleteAction")
+    menu.addSeparator()
+    for label, fn, keys in (
+        (t("向左扩展"), controller.widen_left, "Alt+Left"),
+        (t("向右扩展"), controller.widen_right, "Alt+Right"),
+        (t("左端收缩"), controller.narrow_left, "Alt+Shift+Right"),
+        (t("右端收缩"), controller.narrow_right, "Alt+Shift+Left"),
+    ):
+        a = menu.addAction(label, lambda f=fn: f(index))
+        a.setShortcut(QKeySequence(keys))
+    for a in menu.actions():
+        a.setShortcutVisibleInContextMenu(True)
+    return menu
+
+
+def add_entity_menu(controller: ReviewController, start: int, end: int, parent: QWidget | None = None) -> QMenu:
+    """Context menu over a text selection: add an entity of any category."""
+    menu = QMenu(parent)
+    menu.setObjectName("addMenu")
+    sub = menu.addMenu(t("添加实体"))
+    sub.setObjectName("addCategoryMenu")
+    for cat in CATEGORIES:
+        act = sub.addAction(f"&{cat.shortcut}  {category_name(cat.code)}")
+        act.setData(cat.code)
+        act.setShortcut(QKeySequence(f"Alt+{cat.shortcut.upper()}"))
+        act.setShortcutVisibleInContextMenu(True)
+        act.triggered.connect(lambda _=False, code=cat.code: controller.add(start, end, code))
+    return menu

@@ -1,0 +1,62 @@
+"""Shared fixtures: the shared-data location and a tiny real text model.
+
+``tiny_model_dir`` runs the real pipeline end to end on a few records (corpus
+-> train -> ONNX export with parity check -> INT8 -> artifact with checksums)
+so every engine/app test exercises real code rather than a stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tcm_desktop.config import data_dir  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_available() -> bool:
+    return (data_dir() / "text" / "MANIFEST.md").exists()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data directory; skips (never in CI) when it is absent."""
+    if not _shared_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing in CI: {data_dir()}")
+        pytest.skip(f"shared data not found at {data_dir()} (set TCM_DATA_DIR)")
+    return data_dir()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """Train, export and quantize a tiny model on team records (about 30 s)."""
+    pytest.importorskip("torch")
+    from tcm_desktop.training import team_records, train_ner
+    from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
+
+    root = tmp_path_factory.mktemp("tiny")
+    corpus = root / "corpus" / "team"
+    corpus.mkdir(parents=True)
+    splits = team_records.load_splits()
+    for name, recs in (("train", splits["train"][:40]), ("dev", splits["dev"][:8]), ("test", splits["test"][:4])):
+        with open(corpus / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for r in recs:
+                f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+    run = root / "run"
+    rc = train_ner.main([
+        "--corpus", str(root / "corpus"), "--out", str(run), "--size", "tiny", "--minutes", "0.25",
+        "--sources", "team", "--eval-minutes", "10", "--team-weight", "1", "--lr", "3e-3",
+    ])
+    assert rc == 0
+    model, vocab, lexicon, _ = load_run(run)
+    ids, lex, mask = sample_inputs(vocab, lexicon, model.cfg.n_lex, PARITY_TEXTS, model.cfg.max_len)
+    out = root / "ner"
+    write_artifact(model, vocab, lexicon, out, ids=ids, lex=lex, mask=mask, notes={"run": "tiny-test"})
+    return out
