@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
 
@@ -176,7 +177,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     args = build_parser().parse_args(argv)
     if args.command == "structure":
         return cmd_structure(args, stdout, stderr, stdin)
-    from .ui.app import main as gui_main, self_test
+    from .ui.app import main as gui_main
+    from .ui.app import self_test
 
     if args.self_test:
         return self_test()

@@ -18,9 +18,9 @@ all call it. Steps for a batch of records:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from .assertion import assign_assertions
 from .batching import length_bucketed, naive_batches

@@ -10,8 +10,8 @@ shared data. Pure Python + numpy: no torch.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -73,11 +73,11 @@ class Lexicon:
         return {"max_len": self.max_len, "terms": {c: sorted(self._terms[c]) for c in self.categories}}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> "Lexicon":
+    def from_json(cls, data: Mapping) -> Lexicon:
         return cls(data["terms"], int(data.get("max_len", 16)))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Lexicon":
+    def load(cls, path: str | Path) -> Lexicon:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 

@@ -11,8 +11,8 @@ line ``@@ <id>``; lines starting with ``//`` are comments.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .schema import ASSERTIONS, CATEGORY_BY_CODE, Entity, Record, SchemaError, span_problems
 

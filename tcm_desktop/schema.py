@@ -8,8 +8,8 @@ points), ``start`` inclusive, ``end`` exclusive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Entity:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Entity":
+    def from_dict(cls, d: Mapping) -> Entity:
         return cls(int(d["start"]), int(d["end"]), str(d["label"]), str(d.get("assertion", "present")))
 
 
@@ -106,7 +106,7 @@ class Record:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Record":
+    def from_dict(cls, d: Mapping) -> Record:
         return cls(
             id=str(d["id"]),
             text=str(d["text"]),

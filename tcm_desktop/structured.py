@@ -7,8 +7,9 @@ original text the doctor typed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass
@@ -28,7 +29,7 @@ class FoundEntity:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FoundEntity":
+    def from_dict(cls, d: Mapping[str, Any]) -> FoundEntity:
         return cls(
             start=int(d["start"]), end=int(d["end"]), label=str(d["label"]), text=str(d["text"]),
             assertion=str(d.get("assertion", "present")), score=float(d.get("score", 1.0)),
@@ -103,7 +104,7 @@ class StructuredRecord:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "StructuredRecord":
+    def from_dict(cls, d: Mapping[str, Any]) -> StructuredRecord:
         p = d.get("prescription") or {}
         return cls(
             id=str(d["id"]), text=str(d["text"]),

@@ -7,7 +7,7 @@ space to space), which keeps every offset unchanged.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

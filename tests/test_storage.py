@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import sys
 import threading
+from pathlib import Path
 
 import pytest
-
-import sys
-from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -20,9 +20,9 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from ..config import data_dir
 from ..lexicon import Lexicon
@@ -502,6 +502,41 @@ class CorpusBuilder:
         return stats
 
 
+def stats_markdown(stats: dict) -> str:
+    """The stats tables for ``docs/data.md`` (records, characters, entities, rules)."""
+    lines = ["| source | split | records | characters | entities | unknown ranges |", "|---|---|---:|---:|---:|---:|"]
+    for name, splits in stats["sources"].items():
+        for split, v in splits.items():
+            lines.append(f"| {name} | {split} | {v['records']} | {v['characters']} | {sum(v['entities'].values())} | {v['unknown_ranges']} |")
+    lines += ["", "Entities per category (all splits):", ""]
+    names = list(stats["sources"])
+    lines.append("| category | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---:|" * len(names))
+    for lab in LABELS:
+        row = []
+        for name in names:
+            n = sum(v["entities"].get(lab, 0) for v in stats["sources"][name].values())
+            mark = "" if lab in stats["annotated"][name] else "*"
+            row.append(f"{n}{mark}" if n or not mark else "–")
+        lines.append(f"| {lab} | " + " | ".join(row) + " |")
+    lines += ["", "`*`: positive-only (the source does not annotate this category exhaustively; "
+              "elsewhere in its text the category is unknown, not O). `–`: none.", "",
+              "What each refinement rule did (spans):", "", "| rule | spans |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in stats["rules"].items()]
+    lines += ["", "Span tidying and dropped material:", "", "| what | count |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in stats["tidy"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def update_docs(doc: Path, markdown: str) -> None:
+    """Replace the generated block between the stats markers in ``doc``."""
+    begin, end = "<!-- stats:begin -->", "<!-- stats:end -->"
+    text = doc.read_text(encoding="utf-8")
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    doc.write_text(f"{head}{begin}\n{markdown}{end}{tail}", encoding="utf-8")
+
+
 def load_split(corpus_dir: Path, source: str, split: str) -> list[dict]:
     path = Path(corpus_dir) / source / f"{split}.jsonl"
     with open(path, encoding="utf-8") as f:
@@ -514,8 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="convert every corpus into DIR/<source>/<split>.jsonl")
     b.add_argument("--out", type=Path, required=True)
     b.add_argument("--source", action="append", help="only these sources (repeatable)")
+    b.add_argument("--docs", type=Path, help="also rewrite the stats block of this markdown file (docs/data.md)")
     args = ap.parse_args(argv)
     stats = CorpusBuilder().build(args.out, args.source)
+    md = stats_markdown(stats)
+    (args.out / "stats.md").write_text(md, encoding="utf-8")
+    if args.docs:
+        update_docs(args.docs, md)
     for name, splits in stats["sources"].items():
         print(name, {s: v["records"] for s, v in splits.items()})
     return 0

@@ -10,8 +10,8 @@ of a category the source does not annotate (partial-label learning).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Vocab:
         self.stoi = {c: i for i, c in enumerate(self.itos)}
 
     @classmethod
-    def build(cls, texts: Sequence[str], min_count: int = 2) -> "Vocab":
+    def build(cls, texts: Sequence[str], min_count: int = 2) -> Vocab:
         from collections import Counter
 
         counts = Counter(model_char(c) for t in texts for c in t)

@@ -55,7 +55,12 @@ class Emissions(nn.Module):
         bcfg._attn_implementation = "eager"
         self.bert = BertModel(bcfg, add_pooling_layer=False)
         self.lex_proj = nn.Linear(cfg.n_lex, cfg.hidden) if cfg.use_lexicon and cfg.n_lex else None
-        self.lstm = nn.LSTM(cfg.hidden, cfg.lstm, batch_first=True, bidirectional=True) if cfg.use_lstm else None
+        # A BiLSTM as two one-way LSTMs: the backward one runs over each sequence
+        # reversed within its own length, so padding never reaches real tokens
+        # and a window's result does not depend on what it is batched with.
+        self.lstm_f = nn.LSTM(cfg.hidden, cfg.lstm, batch_first=True) if cfg.use_lstm else None
+        self.lstm_b = nn.LSTM(cfg.hidden, cfg.lstm, batch_first=True) if cfg.use_lstm else None
+        self._register_load_state_dict_pre_hook(_from_bidirectional)
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(2 * cfg.lstm if cfg.use_lstm else cfg.hidden, cfg.n_tags)
 
@@ -65,9 +70,29 @@ class Emissions(nn.Module):
             emb = emb + self.lex_proj(lex)
         h = self.bert(inputs_embeds=emb, attention_mask=mask.to(torch.long)).last_hidden_state
         h = h * mask.unsqueeze(-1).to(h.dtype)
-        if self.lstm is not None:
-            h, _ = self.lstm(h)
+        if self.lstm_f is not None:
+            lengths = mask.to(torch.long).sum(1)
+            fwd, _ = self.lstm_f(h)
+            bwd, _ = self.lstm_b(reverse_padded(h, lengths))
+            h = torch.cat([fwd, reverse_padded(bwd, lengths)], dim=-1)
         return self.out(self.drop(h))
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of ``x`` ``[B, T, H]`` within its length; padding stays at the end."""
+    ar = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    n = lengths.unsqueeze(1)
+    idx = torch.where(ar < n, n - 1 - ar, ar)
+    rows = torch.arange(x.shape[0], device=x.device).unsqueeze(1)
+    return x[rows, idx]
+
+
+def _from_bidirectional(state_dict, prefix, *args) -> None:
+    """Load checkpoints saved with one bidirectional ``nn.LSTM`` (``lstm.*``)."""
+    for key in [k for k in state_dict if k.startswith(prefix + "lstm.")]:
+        name = key[len(prefix) + len("lstm."):]
+        target = "lstm_b." + name[: -len("_reverse")] if name.endswith("_reverse") else "lstm_f." + name
+        state_dict[prefix + target] = state_dict.pop(key)
 
 
 class CRF(nn.Module):

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sources", nargs="*", default=list(SOURCES))
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
     args = ap.parse_args(argv)
 
     set_seed(args.seed)
@@ -137,12 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     corpus = load_corpus(args.corpus, args.sources)
     tags = tag_names()
-    train_texts = [r["text"] for src in corpus.values() for r in src["train"]]
-    vocab = Vocab.build(train_texts, min_count=2)
-    lexicon = None if args.no_lexicon else build_lexicon()[0]
-    n_lex = lexicon.feature_dim if lexicon is not None else 0
-    cfg = ModelConfig(vocab_size=len(vocab), n_tags=len(tags), n_lex=n_lex, max_len=args.max_len,
-                      use_lexicon=not args.no_lexicon, use_lstm=not args.no_lstm, **SIZES[args.size])
+    if args.init:
+        init_conf = json.loads((args.init / "config.json").read_text(encoding="utf-8"))
+        cfg = ModelConfig(**init_conf["model"])
+        vocab = Vocab(json.loads((args.init / "vocab.json").read_text(encoding="utf-8"))[3:])
+        lexicon = Lexicon.load(args.init / "lexicon.json") if (args.init / "lexicon.json").exists() else None
+        n_lex = cfg.n_lex
+    else:
+        train_texts = [r["text"] for src in corpus.values() for r in src["train"]]
+        vocab = Vocab.build(train_texts, min_count=2)
+        lexicon = None if args.no_lexicon else build_lexicon()[0]
+        n_lex = lexicon.feature_dim if lexicon is not None else 0
+        cfg = ModelConfig(vocab_size=len(vocab), n_tags=len(tags), n_lex=n_lex, max_len=args.max_len,
+                          use_lexicon=not args.no_lexicon, use_lstm=not args.no_lstm, **SIZES[args.size])
     (args.out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "tags": tags, "args": {k: str(v) for k, v in vars(args).items()}}, ensure_ascii=False, indent=1))
     (args.out / "vocab.json").write_text(json.dumps(vocab.itos, ensure_ascii=False))
     if lexicon is not None:
@@ -168,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
          dev={k: len(v) for k, v in dev_sets.items()}, params=None)
 
     model = NerModel(cfg, tags)
+    if args.init:
+        model.load_state_dict(torch.load(args.init / "model.pt", map_location="cpu", weights_only=True))
     emit("model", params=sum(p.numel() for p in model.parameters()), cfg=cfg.to_dict())
     crf_params = list(model.crf.parameters())
     other = [p for n, p in model.named_parameters() if not n.startswith("crf.")]
@@ -187,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             if frac >= 1.0:
                 done = True
                 break
-            warm = min(1.0, (step + 1) / 200)
+            warm = 1.0 if args.init else min(1.0, (step + 1) / 200)
             for g, lr in zip(opt.param_groups, base_lrs):
                 g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
             model.train()

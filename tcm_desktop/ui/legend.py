@@ -27,7 +27,7 @@ def legend_html() -> str:
         f'<b style="white-space:nowrap">{escape(t("已确认"))}</b> · '
         f'<u style="white-space:nowrap">{escape(t("已修改"))}</u> · '
         f'<i style="text-decoration: underline dotted; white-space:nowrap">{escape(t("新增"))}</i> · '
-        f'<s style="white-space:nowrap">{escape(t("否定"))}</s>'
+        f'<span style="text-decoration:line-through; white-space:nowrap">{escape(t("否定"))}</span>'
     )
     return f"{chips}<br/>{styles} &nbsp; <span style='color:#666'>{escape(t('Alt+键 改类别'))}</span>"
 

@@ -27,12 +27,20 @@ from PySide6.QtGui import QImage
 
 
 class Worker(QObject):
-    """Base job: override :meth:`work`; ``run`` turns its outcome into signals."""
+    """Base job: override :meth:`work` (never ``run``); ``run`` turns its outcome into signals.
+
+    Do not override the ``run`` slot in a subclass: with PySide6 6.12 a slot
+    re-declared in a subclass is connected through a proxy receiver living in
+    the GUI thread, so ``QThread.started`` would run the job on the GUI thread.
+    """
 
     progress = Signal(int, int)
     result = Signal(object)
     error = Signal(str)
     finished = Signal()
+
+    #: emit ``result`` even after cancel (a cancelled batch still reports what it saved)
+    report_when_cancelled = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,7 +60,7 @@ class Worker(QObject):
     def run(self) -> None:
         try:
             value = self.work()
-            if not self.cancelled:
+            if self.report_when_cancelled or not self.cancelled:
                 self.result.emit(value)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never lost
             traceback.print_exc()
@@ -108,6 +116,8 @@ def read_batch_folder(folder: Path) -> list[tuple[str, str]]:
 class BatchWorker(Worker):
     """Structures every record of a folder and saves each to the database (its own connection)."""
 
+    report_when_cancelled = True
+
     def __init__(self, engine: Any, db_path: Path, folder: Path, user: str = "") -> None:
         super().__init__()
         self.engine, self.db_path, self.folder, self.user = engine, Path(db_path), Path(folder), user
@@ -128,18 +138,6 @@ class BatchWorker(Worker):
                 self.progress.emit(len(saved), total)
         # a cancelled batch still reports what it saved: those records are in the database
         return {"saved": saved, "total": total, "cancelled": self.cancelled}
-
-    @Slot()
-    def run(self) -> None:
-        """Like Worker.run, but a cancelled batch still emits its (partial) result."""
-        try:
-            value = self.work()
-            self.result.emit(value)
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            self.error.emit(str(exc) or type(exc).__name__)
-        finally:
-            self.finished.emit()
 
 
 class CameraWorker(Worker):

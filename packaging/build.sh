@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Build the one-folder desktop bundle into dist/tcm-desktop and smoke-test it headless.
+#   packaging/build.sh            (uses .venv/bin/python unless PYTHON is set)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+BIN="$(dirname "$PY")"
+
+# 1. compile the UI translation (the .ts is the source; the .qm is what Qt loads)
+if [ -x "$BIN/pyside6-lrelease" ]; then
+    "$BIN/pyside6-lrelease" tcm_desktop/ui/translations/tcm_en.ts -qm tcm_desktop/ui/translations/tcm_en.qm
+else
+    echo "pyside6-lrelease not found; using the checked-in tcm_en.qm" >&2
+fi
+
+# 2. the model must be there: a bundle without it cannot analyse anything
+if [ ! -d models/ner ]; then
+    echo "models/ner is missing: train/export the model first" >&2
+    exit 1
+fi
+
+# 3. build
+"$PY" -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/tcm_desktop.spec
+
+# 4. smoke test the built app without a display
+QT_QPA_PLATFORM=offscreen TCM_USER_DIR="$(mktemp -d)" dist/tcm-desktop/tcm-desktop --self-test
+echo "built dist/tcm-desktop"

@@ -1,0 +1,148 @@
+"""Evaluate a shipped text model the way the app runs it (engine, ONNX, INT8).
+
+    python -m tcm_desktop.training.evaluate --model models/ner --corpus work_data/corpus \
+        [--precision int8|fp32] [--split test] [--json OUT.json] [--markdown OUT.md]
+
+Strict span-level P/R/F1 (exact start, end and label), micro and macro, per
+category, on each source's test split, scored only on the categories that
+source annotates exhaustively. CCKS2019 and the cshan MC-TCMNER corpus are
+also scored in their own label sets against their original gold (our labels
+mapped back), so the figures compare with published ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..config import data_dir
+from ..engine import StructuringEngine
+from ..schema import LABELS
+from .corpus import _IMAGING, load_split, read_bio
+from .metrics import score
+
+SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
+
+#: Best published figures (see issue 3; protocols differ, read the notes).
+PUBLISHED = {
+    "ccks2019 (own labels)": ("85.62", "CCKS2019 rank 1, BERT + model fusion, strict, 379 official test records"),
+    "cshan (own labels)": ("94.05", "MC-TCMNER (MMM 2024); strict or relaxed not stated"),
+    "xuanlai_d2": ("72.90", "Tianchi round-2 hidden test (ensemble); not comparable to our local split"),
+    "jyroy": ("–", "none published properly"),
+}
+
+CCKS_BACK = {"WM_DISEASE": "疾病和诊断", "BODY_PART": "解剖部位", "THERAPY": "手术", "WM_DRUG": "药物"}
+CSHAN_BACK = {
+    "SYMPTOM": "SYM", "TONGUE": "SYM", "COATING": "SYM", "PULSE": "CAU", "CAUSE": "CAU", "SYNDROME": "CAU",
+    "FORMULA": "PRE", "PATENT_MEDICINE": "PRE", "HERB": "HER", "EFFICACY": "EFF",
+}
+
+
+def predict(engine: StructuringEngine, texts: list[str]) -> tuple[list[list[tuple[int, int, str]]], float]:
+    t0 = time.perf_counter()
+    recs = list(engine.structure_many([(str(i), t) for i, t in enumerate(texts)]))
+    secs = time.perf_counter() - t0
+    return [[(e.start, e.end, e.label) for e in r.entities] for r in recs], secs
+
+
+def ccks_own_labels(engine: StructuringEngine) -> dict:
+    path = data_dir() / "text" / "ccks2019_yidu_s4k" / "subtask1_test_set_with_answer.json"
+    docs = [json.loads(x) for x in path.read_text(encoding="utf-8-sig").splitlines() if x.strip()]
+    texts = [d["originalText"] for d in docs]
+    gold = [[(e["start_pos"], e["end_pos"], e["label_type"]) for e in d["entities"]] for d in docs]
+    pred, _ = predict(engine, texts)
+    back = []
+    for text, spans in zip(texts, pred):
+        out = []
+        for s, e, lab in spans:
+            if lab in CCKS_BACK:
+                out.append((s, e, CCKS_BACK[lab]))
+            elif lab == "EXAM":
+                out.append((s, e, "影像检查" if _IMAGING.search(text[s:e]) else "实验室检验"))
+        back.append(out)
+    return score(gold, back, ["疾病和诊断", "解剖部位", "手术", "药物", "影像检查", "实验室检验"])
+
+
+def cshan_own_labels(engine: StructuringEngine) -> dict:
+    d = data_dir() / "text" / "cshan_tcmner"
+    train = {t for t, _ in read_bio(d / "train.txt", ",")}
+    seen: set[str] = set()
+    items = []
+    for t, spans in read_bio(d / "test.txt", ","):
+        if t in train or t in seen:
+            continue
+        seen.add(t)
+        items.append((t, spans))
+    pred, _ = predict(engine, [t for t, _ in items])
+    back = [[(s, e, CSHAN_BACK[lab]) for s, e, lab in p if lab in CSHAN_BACK] for p in pred]
+    return score([sp for _, sp in items], back, ["SYM", "HER", "CAU", "PRE", "EFF"])
+
+
+def run(model: Path, corpus: Path, precision: str, split: str, sources) -> dict:
+    engine = StructuringEngine(model, precision=precision)
+    results: dict = {"model": str(model), "version": engine.version, "precision": precision, "split": split,
+                     "date": dt.date.today().isoformat(), "sources": {}}
+    for src in sources:
+        if not (corpus / src / f"{split}.jsonl").exists():
+            continue
+        recs = load_split(corpus, src, split)
+        pred, secs = predict(engine, [r["text"] for r in recs])
+        gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
+        res = score(gold, pred, recs[0]["annotated"])
+        res.update(records=len(recs), characters=sum(len(r["text"]) for r in recs), seconds=round(secs, 2))
+        results["sources"][src] = res
+    if split == "test" and "ccks2019" in sources:
+        results["sources"]["ccks2019 (own labels)"] = ccks_own_labels(engine)
+    if split == "test" and "cshan" in sources:
+        results["sources"]["cshan (own labels)"] = cshan_own_labels(engine)
+    return results
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        f"Model `{results['version']}` ({results['precision']}), split `{results['split']}`, "
+        f"run {results['date']} with `python -m tcm_desktop.training.evaluate`.", "",
+        "| source | records | micro P | micro R | micro F1 | macro F1 | best published F1 |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for src, r in results["sources"].items():
+        pub = PUBLISHED.get(src, ("", ""))
+        m = r["micro"]
+        lines.append(f"| {src} | {r.get('records', '')} | {100*m['p']:.2f} | {100*m['r']:.2f} | {100*m['f1']:.2f} | "
+                     f"{100*r['macro_f1']:.2f} | {pub[0]} {('(' + pub[1] + ')') if pub[1] else ''} |")
+    team = results["sources"].get("team")
+    if team:
+        lines += ["", "Per category on the team-annotated clinical test set:", "",
+                  "| category | P | R | F1 | support |", "|---|---:|---:|---:|---:|"]
+        for lab in LABELS:
+            v = team["per_label"][lab]
+            lines.append(f"| {lab} | {100*v['p']:.1f} | {100*v['r']:.1f} | {100*v['f1']:.1f} | {v['support']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=Path("models/ner"))
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--precision", choices=("int8", "fp32"), default="int8")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--sources", nargs="*", default=list(SOURCES))
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--markdown", type=Path)
+    args = ap.parse_args(argv)
+    res = run(args.model, args.corpus, args.precision, args.split, args.sources)
+    md = markdown(res)
+    print(md)
+    if args.json:
+        args.json.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(md, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

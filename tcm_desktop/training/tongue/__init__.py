@@ -1,0 +1,1 @@
+"""Training code for the tongue-photo models (torch; never imported by the app core)."""

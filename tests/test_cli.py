@@ -1,0 +1,74 @@
+"""The ``tcm-desktop structure`` contract: inputs, output shape, bad input handling."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from tcm_desktop.cli import main
+
+
+class _Stdin(io.StringIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.buffer = io.BytesIO(data)
+
+
+def _run(args, stdin=b""):
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(args, stdout=out, stderr=err, stdin=_Stdin(stdin))
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_txt_jsonl_and_stdin(tiny_model_dir, tmp_path) -> None:
+    (tmp_path / "visit1.txt").write_text("主诉：头痛2天，无发热。舌红，苔黄，脉数。", encoding="utf-8")
+    (tmp_path / "batch.jsonl").write_text(json.dumps({"id": "j1", "text": "胃脘胀痛3年。"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    rc, out, err = _run(["structure", "--model", str(tiny_model_dir), str(tmp_path / "visit1.txt"), str(tmp_path / "batch.jsonl"), "-"], "咳嗽1周。".encode())
+    assert rc == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["id"] for x in lines] == ["visit1", "j1", "stdin"]
+    for rec in lines:
+        assert set(rec) >= {"id", "entities", "sections", "prescription"}
+        for e in rec["entities"]:
+            assert set(e) == {"start", "end", "label", "text", "assertion", "score", "normalized"}
+    text = (tmp_path / "visit1.txt").read_text(encoding="utf-8")
+    for e in lines[0]["entities"]:
+        assert text[e["start"]:e["end"]] == e["text"]
+
+
+def test_bad_inputs_are_named_and_others_still_processed(tiny_model_dir, tmp_path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("头痛2天。", encoding="utf-8")
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00bad")
+    (tmp_path / "empty.txt").write_text("   ", encoding="utf-8")
+    (tmp_path / "mixed.jsonl").write_text('{"id": "ok", "text": "咳嗽"}\nnot json\n', encoding="utf-8")
+    rc, out, err = _run(["structure", "--model", str(tiny_model_dir), str(tmp_path / "missing.txt"), str(tmp_path / "bin.txt"),
+                         str(tmp_path / "empty.txt"), str(tmp_path / "mixed.jsonl"), str(good)])
+    assert rc != 0
+    assert "missing.txt" in err and "bin.txt: not valid UTF-8" in err and "empty.txt: empty text" in err and "mixed.jsonl:2: not JSON" in err
+    assert "Traceback" not in err
+    assert [json.loads(x)["id"] for x in out.splitlines()] == ["ok", "good"]
+
+
+def test_missing_model_is_a_clear_error(tmp_path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("头痛", encoding="utf-8")
+    rc, out, err = _run(["structure", "--model", str(tmp_path / "nomodel"), str(f)])
+    assert rc == 2 and "model directory not found" in err and out == ""
+
+
+def test_csv_db_and_pdf(tiny_model_dir, tmp_path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("主诉：头痛2天。处方：川芎10g，白芷10g。7剂，水煎服。", encoding="utf-8")
+    db, pdf = tmp_path / "x.sqlite3", tmp_path / "a.pdf"
+    rc, out, err = _run(["structure", "--format", "csv", "--model", str(tiny_model_dir), "--db", str(db), "--pdf", str(pdf), str(f)])
+    assert rc == 0, err
+    assert out.splitlines()[0].startswith("record_id") or "record" in out.splitlines()[0]
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    from tcm_desktop.storage import Database
+
+    d = Database(db)
+    try:
+        assert d.load_record("a").text == f.read_text(encoding="utf-8")
+    finally:
+        d.close()
