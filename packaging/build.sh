@@ -20,8 +20,10 @@ if [ ! -d models/ner ]; then
 fi
 
 # 3. build
-"$PY" -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/tcm_desktop.spec
+DIST="${DIST_DIR:-dist}"
+WORK="${WORK_DIR:-build/pyinstaller}"
+"$PY" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$DIST" --workpath "$WORK" packaging/tcm_desktop.spec
 
 # 4. smoke test the built app without a display
-QT_QPA_PLATFORM=offscreen TCM_USER_DIR="$(mktemp -d)" dist/tcm-desktop/tcm-desktop --self-test
-echo "built dist/tcm-desktop"
+QT_QPA_PLATFORM=offscreen TCM_USER_DIR="$(mktemp -d)" "$DIST/tcm-desktop/tcm-desktop" --self-test
+echo "built $DIST/tcm-desktop"

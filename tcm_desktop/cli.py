@@ -2,6 +2,7 @@
 
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
+    tcm-desktop tongue [--masks DIR] IMAGE...
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -112,6 +113,18 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
     results = list(engine.structure_many(records, progress=Progress(stderr)))
+    if args.image:
+        tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
+        if tongue is None:
+            return EXIT_MODEL_ERROR
+        from .tongue.text import compare_with_record, tongue_text
+
+        for r in results:
+            t = dict(tongue[0])
+            if t.get("ok"):
+                t["disagreements"] = compare_with_record(t, r.entities)
+                t["suggested_text"] = tongue_text(t)
+            r.tongue = t
     if args.format == "jsonl":
         for r in results:
             stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
@@ -143,6 +156,27 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     return EXIT_INPUT_ERROR if errors else EXIT_OK
 
 
+def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
+    from .tongue.engine import analyse_images
+
+    try:
+        return analyse_images(images, masks_dir=masks, model_dir=model)
+    except Exception as exc:  # a missing or corrupt tongue model: say which, no traceback
+        stderr.write(f"error: tongue model: {exc}\n")
+        return None
+
+
+def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    results = _tongue_results(args.images, args.masks, args.model, stderr)
+    if results is None:
+        return EXIT_MODEL_ERROR
+    for r in results:
+        stdout.write(json.dumps({k: r.get(k) for k in ("id", "ok", "message", "attributes")}, ensure_ascii=False) + "\n")
+        if not r.get("ok"):
+            stderr.write(f"{r.get('id')}: {r.get('message')}\n")
+    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_INPUT_ERROR
+
+
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
     d = r.to_dict()
@@ -169,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--clinic", default="", help="clinic name for the PDF report")
     s.add_argument("--doctor", default="", help="doctor name for the PDF report")
     s.add_argument("--user", default="", help="user name recorded in the database")
+    s.add_argument("--image", help="a tongue photo to analyse and add to the record(s)")
+    s.add_argument("--tongue-model", help="tongue model directory (default: the shipped models/tongue)")
+    t = sub.add_parser("tongue", help="analyse tongue photos: one JSON line per image")
+    t.add_argument("images", nargs="+", metavar="IMAGE")
+    t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
+    t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
     return ap
 
 
@@ -177,6 +217,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     args = build_parser().parse_args(argv)
     if args.command == "structure":
         return cmd_structure(args, stdout, stderr, stdin)
+    if args.command == "tongue":
+        return cmd_tongue(args, stdout, stderr)
     from .ui.app import main as gui_main
     from .ui.app import self_test
 

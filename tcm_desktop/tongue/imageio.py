@@ -14,7 +14,7 @@ import numpy as np
 
 MAX_PIXELS = 40_000_000  # refuse anything larger before decoding it
 MIN_SIDE = 32
-DRAFT_SIDE = 1600  # JPEGs are decoded at reduced scale (at least this many pixels per side)
+DRAFT_SIDE = 1024  # JPEGs are decoded at reduced scale (at least this many pixels per side; the engine works at <= 1024)
 
 
 @dataclass

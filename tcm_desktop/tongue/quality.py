@@ -20,10 +20,10 @@ MIN_MEAN_PROB = 0.70  # mean mask probability inside the tongue below this: not 
 MIN_AREA_FRAC = 0.02  # below this the tongue is too small in the frame
 MIN_SIDE_PX = 48  # tongue bounding box shorter side, in original pixels
 BLUR_SIDE = 256  # the tongue crop is resized to this longer side before measuring sharpness
-MIN_SHARPNESS = 12.0  # variance of the Laplacian of the tongue crop (see module doc)
+MIN_SHARPNESS = 30.0  # variance of the Laplacian of the tongue crop: shared photos >= 100, Gaussian blur sigma 4 <= 13
 DARK_MEAN = 45.0  # mean luma in the tongue below this: under-exposed
-BRIGHT_MEAN = 235.0  # mean luma above this: over-exposed
-CLIPPED_FRAC = 0.30  # share of tongue pixels with a channel at >= 250: over-exposed
+BRIGHT_MEAN = 230.0  # mean luma above this: over-exposed
+CLIPPED_FRAC = 0.65  # share of tongue pixels with a channel at >= 250 (TonguExpert crops reach 0.61): over-exposed
 CRUSHED_FRAC = 0.30  # share of tongue pixels with luma <= 10: under-exposed
 
 

@@ -59,7 +59,15 @@ class HistoryDialog(QDialog):
         self.search.textChanged.connect(self._debounce.start)
         self.refresh()
 
+    def done(self, result: int) -> None:
+        """Stop the pending search once the dialog closes (its database may be closed next)."""
+        self._debounce.stop()
+        self._closed = True
+        super().done(result)
+
     def refresh(self) -> None:
+        if getattr(self, "_closed", False):
+            return
         self.entries = self.db.history(self.search.text())
         self.table.setRowCount(len(self.entries))
         for r, h in enumerate(self.entries):

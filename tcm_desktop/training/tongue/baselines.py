@@ -82,6 +82,26 @@ def hist_lr_predictions(c: Cache, attr_k: int, classes: list[int]) -> tuple[np.n
     return feats["test"][1], pt, {"l2": l2, "n_train": int(len(ytr))}
 
 
+def l2_reference(c: Cache) -> dict:
+    """How the weak L2 labels (another model's predictions) score against L1 on the same test
+    images: context for the weak supervision only (that model may have been trained on L1 images)."""
+    from .data import l2_labels
+
+    l2 = l2_labels()
+    out = {}
+    idx = c.index("tonguexpert", "test")
+    for k, a in enumerate(ATTRS):
+        classes = eval_classes(a)
+        ys, ps = [], []
+        for i in idx:
+            y = c.l1[i, k]
+            if y in classes and a in l2.get(c.ids[i], {}):
+                ys.append(y)
+                ps.append(l2[c.ids[i]][a])
+        out[a] = bootstrap(np.array(ys), np.array(ps), classes)
+    return out
+
+
 def run(c: Cache) -> dict:
     out: dict = {"majority": {}, "hist_logreg": {}}
     te = c.index("tonguexpert", "train")
@@ -93,7 +113,8 @@ def run(c: Cache) -> dict:
         yt, pt, info = hist_lr_predictions(c, k, classes)
         out["majority"][a] = {**bootstrap(yt, np.full_like(yt, maj), classes), "majority_class": maj}
         out["hist_logreg"][a] = {**bootstrap(yt, pt, classes), **info}
-    for m in ("majority", "hist_logreg"):
+    out["l2_reference"] = l2_reference(c)
+    for m in ("majority", "hist_logreg", "l2_reference"):
         out[m]["mean_macro_f1"] = round(float(np.mean([out[m][a]["macro_f1"] for a in ATTRS])), 4)
     return out
 

@@ -176,8 +176,8 @@ def build_cache(size: int, root: Path | None = None, limit: int | None = None, o
     imgs, masks, ids, srcs, spl, attr, attr_w, l1a = [], [], [], [], [], [], [], []
     for src in SOURCES:
         items = list_images(src, root)
-        if limit:
-            items = items[:limit]
+        if limit:  # a small cache for tests: the first ``limit`` images of each split
+            items = [it for sp in ("train", "val", "test") for it in [x for x in items if splits[src][x[0]] == sp][:limit]]
         for sid, ip, mp in items:
             im = _load_rgb(ip)
             m = cv2.imread(str(mp), cv2.IMREAD_GRAYSCALE)

@@ -44,11 +44,13 @@ def confusion(y: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
 def macro_f1(y: np.ndarray, p: np.ndarray, classes: list[int]) -> float:
     f1s = []
     for c in classes:
+        if not (np.any(y == c) or np.any(p == c)):
+            continue  # a class absent from a bootstrap resample and never predicted
         tp = np.sum((y == c) & (p == c))
         fp = np.sum((y != c) & (p == c))
         fn = np.sum((y == c) & (p != c))
         f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s))
+    return float(np.mean(f1s)) if f1s else 0.0
 
 
 def balanced_accuracy(y: np.ndarray, p: np.ndarray, classes: list[int]) -> float:
@@ -213,3 +215,59 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def engine_latency(model_dir: Path, photos: list[Path], repeats: int = 3, threads: int | None = None) -> dict:
+    """Full runtime pipeline per photo (decode, two passes, quality gate, mask PNG written)."""
+    import tempfile
+    import time
+
+    from ...tongue.engine import TongueEngine
+
+    eng = TongueEngine(model_dir, threads=threads)
+    eng.analyse_path(photos[0])
+    ts = []
+    with tempfile.TemporaryDirectory() as d:
+        for p in photos:
+            best = float("inf")
+            for _ in range(repeats):
+                t = time.perf_counter()
+                eng.analyse_path(p, masks_dir=d)
+                best = min(best, time.perf_counter() - t)
+            ts.append(best * 1000)
+    return {"median_ms": round(float(np.median(ts)), 2), "p95_ms": round(float(np.percentile(ts, 95)), 2), "max_ms": round(float(np.max(ts)), 2),
+            "n_photos": len(photos), "threads": eng.session.get_session_options().intra_op_num_threads, "statistic": f"best of {repeats} per photo"}
+
+
+def engine_check(model_dir: Path, split: str = "test") -> dict:
+    """Run the shipped runtime on the held-out BioHit and ianmackenzie photos at full size:
+    Dice of the written masks against the ground truth, share refused by the quality gate, latency."""
+    import tempfile
+
+    from PIL import Image
+
+    from ...tongue.engine import analyse_images
+    from .data import list_images, make_splits
+
+    s = make_splits()
+    out: dict = {"split": split}
+    photos = []
+    for src in ("biohit300", "ianmackenzie_seg741", "tonguexpert"):
+        items = [(i, ip, mp) for i, ip, mp in list_images(src) if s[src][i] == split]
+        if src == "tonguexpert":
+            items = items[:100]
+        with tempfile.TemporaryDirectory() as d:
+            res = analyse_images([ip for _, ip, _ in items], masks_dir=d, model_dir=model_dir)
+            dice = []
+            for _i, ip, mp in items:
+                pred = np.asarray(Image.open(Path(d) / f"{ip.stem}.png")) > 127
+                gt = np.asarray(Image.open(mp).convert("L")) > 127
+                dice.append(dice_iou(pred, gt)[0])
+        refused: dict[str, int] = {}
+        for r in res:
+            if not r["ok"]:
+                refused[r["message"]] = refused.get(r["message"], 0) + 1
+        out[src] = {"n": len(items), "mask_dice_full_res": round(float(np.mean(dice)), 4), "refused": refused}
+        photos += [ip for _, ip, _ in items[:15]]
+    out["latency"] = engine_latency(model_dir, photos)
+    return out

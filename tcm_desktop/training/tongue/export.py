@@ -102,7 +102,7 @@ def write_artifact(model: torch.nn.Module, c: Cache, out: Path, size: int, notes
     quantize_int8(fp32, int8, pick(c, "train", 96, 2))
     par = int8_parity(fp32, int8, pick(c, "val", 48, 3))
     meta = {
-        "version": dt.datetime.now(dt.timezone.utc).strftime("tongue-%Y%m%d-%H%M"),
+        "version": dt.datetime.now(dt.UTC).strftime("tongue-%Y%m%d-%H%M"),
         "size": size,
         "attributes": list(ATTRS),
         "classes": {a: list(CLASSES[a]) for a in ATTRS},

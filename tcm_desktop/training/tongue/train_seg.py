@@ -60,9 +60,23 @@ def seg_loss(logits: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return bce + dice.mean()
 
 
-def attr_loss(attr: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """attr N x 4 x 3 logits, y N x 4 (-1 = none), w N x 4."""
+def class_weights(c: Cache, split: str = "train") -> torch.Tensor:
+    """4 x 3 per-class weights, inverse square root of the training-target frequency (mean 1)."""
+    idx = c.index("tonguexpert", split)
+    out = torch.ones(c.attr.shape[1], 3)
+    for k in range(c.attr.shape[1]):
+        y = c.attr[idx, k]
+        n = np.bincount(y[y >= 0], minlength=3).astype(np.float64) + 1
+        w = n ** -0.5
+        out[k] = torch.from_numpy(w / w.mean()).float()
+    return out
+
+
+def attr_loss(attr: torch.Tensor, y: torch.Tensor, w: torch.Tensor, cw: torch.Tensor | None = None) -> torch.Tensor:
+    """attr N x 4 x 3 logits, y N x 4 (-1 = none), w N x 4, cw optional 4 x 3 class weights."""
     ce = F.cross_entropy(attr.reshape(-1, attr.shape[-1]), y.reshape(-1).clamp_min(0), reduction="none")
+    if cw is not None:
+        w = w * cw.gather(1, y.clamp_min(0).T).T
     w = w.reshape(-1) * (y.reshape(-1) >= 0)
     return (ce * w).sum() / w.sum().clamp_min(1.0)
 
@@ -74,11 +88,20 @@ def batch_tensors(c: Cache, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor
 
 
 class Sampler:
+    """Mixes the sources; a third of the TonguExpert draws are images with a human (L1) label."""
+
     def __init__(self, c: Cache, sources: list[str], split: str, rng: np.random.Generator):
         self.pools = {s: c.index(s, split) for s in sources}
+        weight = {s: SOURCE_WEIGHT[s] for s in sources}
+        if "tonguexpert" in self.pools:
+            te = self.pools.pop("tonguexpert")
+            human = (c.attr_w[te] == 1.0).any(1)
+            self.pools["tonguexpert"], self.pools["tonguexpert_l1"] = te[~human], te[human]
+            weight["tonguexpert_l1"] = weight["tonguexpert"] / 3
+            weight["tonguexpert"] = weight["tonguexpert"] * 2 / 3
         self.pools = {s: p for s, p in self.pools.items() if len(p)}
-        tot = sum(SOURCE_WEIGHT[s] for s in self.pools)
-        self.p = np.array([SOURCE_WEIGHT[s] / tot for s in self.pools])
+        tot = sum(weight[s] for s in self.pools)
+        self.p = np.array([weight[s] / tot for s in self.pools])
         self.keys = list(self.pools)
         self.rng = rng
 
@@ -92,6 +115,7 @@ def train_loop(model: TongueNet, c: Cache, *, sources: list[str], minutes: float
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     sampler = Sampler(c, sources, "train", rng)
+    cw = class_weights(c)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.time()
     budget = minutes * 60
@@ -109,12 +133,12 @@ def train_loop(model: TongueNet, c: Cache, *, sources: list[str], minutes: float
         x, m = augment(x, m, rng)
         logits, attr = model(x)
         loss = seg_loss(logits, m)
-        la = attr_loss(attr, y, w) if use_attr else torch.zeros(())
+        la = attr_loss(attr, y, w, cw) if use_attr else torch.zeros(())
         total = loss + attr_weight * la
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        hist.append((float(loss), float(la)))
+        hist.append((float(loss.detach()), float(la.detach())))
         step += 1
         if step % 50 == 0:
             a = np.mean(hist[-50:], 0)
