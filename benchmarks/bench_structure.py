@@ -34,18 +34,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-LENGTHS = {"short": 150, "typical": 400, "long": 2000, "very_long": 5000}
-BATCH_RECORDS = {"short": 200, "typical": 100, "long": 20, "very_long": 8}
-LATENCY_RECORDS = {"short": 30, "typical": 30, "long": 10, "very_long": 5}
+LENGTHS = {"short": 150, "typical": 400, "long": 2000, "very_long": 5000, "mixed": 0}
+MIXED = (150, 400, 150, 2000, 400, 150, 400, 800)
+BATCH_RECORDS = {"short": 200, "typical": 100, "long": 20, "very_long": 8, "mixed": 80}
+LATENCY_RECORDS = {"short": 30, "typical": 30, "long": 10, "very_long": 5, "mixed": 16}
 
 
 def sample_texts(kind: str, n: int) -> list[str]:
     from tcm_desktop.training.team_records import load_pool
 
     pool = [r.text for r in load_pool("test")]
-    target = LENGTHS[kind]
     out, i = [], 0
     while len(out) < n:
+        target = LENGTHS[kind] or MIXED[len(out) % len(MIXED)]
         buf = ""
         while len(buf) < target:
             buf += pool[i % len(pool)] + "\n"
@@ -88,7 +89,7 @@ def child(model: str, precision: str, naive: bool) -> dict:
             lat.append(time.perf_counter() - t1)
         lat.sort()
         res["lengths"][kind] = {
-            "chars": LENGTHS[kind],
+            "chars": LENGTHS[kind] or "mixed 150-2000",
             "records_per_s": round(len(texts) / batch_s, 2),
             "p50_ms": round(1000 * statistics.median(lat), 1),
             "p95_ms": round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
@@ -178,6 +179,7 @@ def main() -> int:
     ap.add_argument("--fp32", type=Path, default=REPO / "models" / "ner_fp32", help="folder with model.fp32.onnx of the same model")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--skip-bert-base", action="store_true")
+    ap.add_argument("--markdown", type=Path, help="write the run as a markdown page (docs/benchmarks.md)")
     args = ap.parse_args()
     cache = Path(tempfile.gettempdir()) / "tcm_bench_cache"
     cache.mkdir(exist_ok=True)
@@ -207,7 +209,33 @@ def main() -> int:
     print(json.dumps(results, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(page(results), encoding="utf-8")
     return 0
+
+
+def page(results: dict) -> str:
+    m = results["machine"]
+    cfg = results["configs"]
+    lines = [
+        "# Benchmarks", "",
+        f"Run on {results['date']} with `python benchmarks/bench_structure.py --markdown docs/benchmarks.md` "
+        f"on {m.get('cpu', '?')} ({m.get('cpus')} CPUs, AVX2 {m.get('avx2')}, VNNI {m.get('avx512_vnni')}), "
+        f"Python {m['python']}, onnxruntime {m['onnxruntime']}.", "",
+        "Records are team-annotated test records cut or joined to the given length. `rec/s`: records per second "
+        "structuring a batch of records (engine with rules, not only the network); p50/p95: single-record latency; "
+        "peak RSS: the whole process, model loading included. Each configuration ran in its own fresh process, "
+        "one after the other, in the same run.", "",
+        table(results), "",
+    ]
+    if "int8" in cfg and "bert-base-fp32" in cfg:
+        a, b = cfg["int8"]["lengths"]["typical"]["records_per_s"], cfg["bert-base-fp32"]["lengths"]["typical"]["records_per_s"]
+        lines.append(f"Shipped INT8 vs BERT-base-sized FP32 on typical records: {a / b:.1f}x the throughput.")
+    if "int8" in cfg and "int8-naive" in cfg:
+        a, b = cfg["int8"]["lengths"]["typical"]["records_per_s"], cfg["int8-naive"]["lengths"]["typical"]["records_per_s"]
+        lines.append(f"Dynamic batch pruning (length buckets) vs naive fixed batches of 16 windows, typical records: {a / b:.2f}x.")
+    lines += ["", "Raw JSON of this run:", "", "```json", json.dumps(results, ensure_ascii=False, indent=1), "```", ""]
+    return "\n".join(lines)
 
 
 def table(results: dict) -> str:

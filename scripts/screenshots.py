@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import tcm_desktop.ui  # noqa: E402,F401  (None-refcount guard before any Qt call)
+import tcm_desktop.ui  # noqa: E402,F401
 
 
 def _engine_factory():

@@ -144,10 +144,10 @@ class StructuringEngine:
             if should_stop and should_stop():
                 break
             ems = self.ner.emissions([pieces[i].window for i in batch])
-            for i, em in zip(batch, ems):
+            for i, decoded in zip(batch, self.ner.decode_many(ems)):
                 p = pieces[i]
                 off = p.window.offset
-                for s, e, lab, conf in self.ner.decode(em):
+                for s, e, lab, conf in decoded:
                     if p.core_start <= off + s < p.core_end:
                         found[p.record].append((off + s, off + e, lab, conf))
         return [self._resolve(f) for f in found]

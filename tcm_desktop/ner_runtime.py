@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .lexicon import Lexicon
-from .tagging import model_char, spans_from_tags, viterbi
+from .tagging import decode_batch, model_char, spans_from_tags
 
 ARTIFACT_FILES = {
     "int8": "model.int8.onnx",
@@ -133,6 +133,21 @@ class NerRuntime:
         return [out[i, : len(w.ids)] for i, w in enumerate(batch)]
 
     def decode(self, emissions: np.ndarray) -> list[tuple[int, int, str, float]]:
-        """Viterbi spans with a confidence (mean per-character tag probability)."""
-        path, conf = viterbi(emissions, self.transitions, self.start, self.end)
-        return [(s, e, lab, float(conf[s:e].mean())) for s, e, lab in spans_from_tags(path, self.tags)]
+        return self.decode_many([emissions])[0]
+
+    def decode_many(self, emissions: Sequence[np.ndarray]) -> list[list[tuple[int, int, str, float]]]:
+        """Viterbi spans per window, each with a confidence: the lowest CRF marginal
+        probability of its characters' tags (forward-backward, batched)."""
+        if not emissions:
+            return []
+        t = max(len(e) for e in emissions)
+        k = len(self.tags)
+        batch = np.zeros((len(emissions), max(t, 1), k), np.float32)
+        for i, e in enumerate(emissions):
+            batch[i, : len(e)] = e
+        lengths = np.array([len(e) for e in emissions])
+        paths, confs = decode_batch(batch, lengths, self.transitions, self.start, self.end)
+        return [
+            [(s, e, lab, float(conf[s:e].min())) for s, e, lab in spans_from_tags(path, self.tags)]
+            for path, conf in zip(paths, confs)
+        ]

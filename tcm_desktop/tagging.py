@@ -95,3 +95,71 @@ def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, e
     p /= p.sum(1, keepdims=True)
     conf = p[np.arange(t_len), best].astype(np.float32)
     return best, conf
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def decode_batch(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                 end: np.ndarray) -> tuple[list[list[int]], list[np.ndarray]]:
+    """Viterbi paths and CRF marginal probabilities for a padded batch ``[B, T, K]``.
+
+    Vectorised over the batch (one numpy step per position, not per window).
+    The confidence of each position is the CRF's marginal probability of the
+    chosen tag (forward-backward), which is what a reviewer should see: how
+    sure the whole model, transitions included, is of that tag.
+    """
+    b, t_len, k = emissions.shape
+    em = emissions.astype(np.float32)
+    transitions = transitions.astype(np.float32)
+    lengths = np.asarray(lengths)
+    valid = np.arange(t_len)[None, :] < lengths[:, None]  # [B, T]
+    # Viterbi
+    score = start[None, :] + em[:, 0]
+    back = np.zeros((b, t_len, k), dtype=np.int32)
+    for t in range(1, t_len):
+        cand = score[:, :, None] + transitions[None]
+        idx = cand.argmax(1)
+        back[:, t] = idx
+        nxt = np.take_along_axis(cand, idx[:, None, :], 1)[:, 0] + em[:, t]
+        score = np.where(valid[:, t : t + 1], nxt, score)
+    score = score + end[None, :]
+    em = em.astype(np.float64)
+    # forward-backward in scaled probability space (a batched matrix product per step)
+    p = np.exp(em - em.max(axis=2, keepdims=True))  # per-position shifts cancel in the marginals
+    trans_p = np.exp(transitions - transitions.max())
+    alpha = np.empty((b, t_len, k))
+    a = np.exp(start - start.max())[None, :] * p[:, 0]
+    alpha[:, 0] = a / a.sum(1, keepdims=True)
+    for t in range(1, t_len):
+        a = (alpha[:, t - 1] @ trans_p) * p[:, t]
+        a /= np.maximum(a.sum(1, keepdims=True), 1e-300)
+        alpha[:, t] = np.where(valid[:, t : t + 1], a, alpha[:, t - 1])
+    beta = np.empty((b, t_len, k))
+    end_p = np.exp(end - end.max())
+    beta[:, t_len - 1] = end_p
+    last = lengths - 1
+    for t in range(t_len - 2, -1, -1):
+        nb = (p[:, t + 1] * beta[:, t + 1]) @ trans_p.T
+        nb /= np.maximum(nb.sum(1, keepdims=True), 1e-300)
+        beta[:, t] = np.where((t < last)[:, None], nb, end_p[None, :])
+    post = alpha * beta
+    post /= np.maximum(post.sum(2, keepdims=True), 1e-300)
+    paths: list[list[int]] = []
+    confs: list[np.ndarray] = []
+    for i in range(b):
+        n = int(lengths[i])
+        if n == 0:
+            paths.append([])
+            confs.append(np.zeros(0, np.float32))
+            continue
+        best = [int(score[i].argmax())]
+        for t in range(n - 1, 0, -1):
+            best.append(int(back[i, t, best[-1]]))
+        best.reverse()
+        marg = post[i, np.arange(n), best]
+        paths.append(best)
+        confs.append(np.clip(marg, 0.0, 1.0).astype(np.float32))
+    return paths, confs

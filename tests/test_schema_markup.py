@@ -78,3 +78,29 @@ def test_bio_decoding_and_viterbi_constraints() -> None:
     path, conf = viterbi(em, trans, start, np.zeros(k, np.float32))
     assert tags[path[1]] != "I-HERB" or tags[path[0]] in ("B-HERB", "I-HERB")
     assert conf.shape == (2,)
+
+
+def test_batched_decode_matches_viterbi_and_brute_force_marginals() -> None:
+    import itertools
+
+    import numpy as np
+
+    from tcm_desktop.tagging import decode_batch
+
+    rng = np.random.default_rng(1)
+    k = 3
+    trans, start, end = rng.normal(size=(k, k)), rng.normal(size=k), rng.normal(size=k)
+    em = rng.normal(size=(2, 5, k))
+    lengths = np.array([5, 3])
+    paths, confs = decode_batch(em, lengths, trans, start, end)
+    for i, n in enumerate(lengths):
+        scores = {}
+        for p in itertools.product(range(k), repeat=int(n)):
+            scores[p] = start[p[0]] + em[i, 0, p[0]] + sum(trans[p[j - 1], p[j]] + em[i, j, p[j]] for j in range(1, n)) + end[p[-1]]
+        log_z = np.logaddexp.reduce(list(scores.values()))
+        best = max(scores, key=scores.get)
+        assert paths[i] == list(best)
+        marg = [np.exp(np.logaddexp.reduce([s for p, s in scores.items() if p[t] == best[t]]) - log_z) for t in range(n)]
+        assert np.allclose(confs[i], marg, atol=1e-5)
+        vit, _ = viterbi(em[i, :n].astype(np.float32), trans.astype(np.float32), start.astype(np.float32), end.astype(np.float32))
+        assert vit == paths[i]
