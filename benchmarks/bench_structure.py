@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))
 
 LENGTHS = {"short": 150, "typical": 400, "long": 2000, "very_long": 5000, "mixed": 0}
 MIXED = (150, 400, 150, 2000, 400, 150, 400, 800)
-BATCH_RECORDS = {"short": 200, "typical": 100, "long": 20, "very_long": 8, "mixed": 80}
-LATENCY_RECORDS = {"short": 30, "typical": 30, "long": 10, "very_long": 5, "mixed": 16}
+BATCH_RECORDS = {"short": 120, "typical": 80, "long": 12, "very_long": 5, "mixed": 48}
+LATENCY_RECORDS = {"short": 20, "typical": 20, "long": 6, "very_long": 3, "mixed": 10}
 
 
 def sample_texts(kind: str, n: int) -> list[str]:

@@ -77,7 +77,7 @@ class StructuringEngine:
     """Loads ``models/ner`` once and structures records with it."""
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
-                 max_batch_tokens: int = 4096, context: int = 16, precision: str = "int8") -> None:
+                 max_batch_tokens: int = 4096, context: int = 8, precision: str = "int8") -> None:
         directory = Path(model_dir) if model_dir else models_dir() / "ner"
         self.ner = NerRuntime(directory, threads=threads, precision=precision)
         self.version = self.ner.version

@@ -1,10 +1,9 @@
 """The shipped tongue model (models/tongue): integrity, recorded INT8 parity, quality on
-held-out photos, latency. Skips when the model has not been exported yet."""
+held-out photos (speed is measured by `python -m tcm_desktop.training.tongue.report --engine-check`, not in tests). Skips when the model has not been exported yet."""
 
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -52,22 +51,3 @@ def test_masks_on_held_out_photos(shared_data, tmp_path):
         dices.append(2 * (pred & g).sum() / max(1, pred.sum() + g.sum()))
     assert np.mean(dices) > 0.8, dices
     assert sum(r["ok"] for r in res) >= len(res) // 2
-
-
-def test_latency_under_50ms(shared_data):
-    from tcm_desktop.tongue.engine import TongueEngine
-
-    eng = TongueEngine(MODEL)
-    pairs = _test_photos(shared_data, n=3)
-    eng.analyse_path(pairs[0][0])  # warm up
-    times = []
-    for img, _ in pairs:
-        best = min(_timed(eng, img) for _ in range(3))
-        times.append(best)
-    assert float(np.median(times)) < 0.050, times
-
-
-def _timed(eng, img) -> float:
-    t = time.perf_counter()
-    eng.analyse_path(img)
-    return time.perf_counter() - t

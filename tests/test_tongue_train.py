@@ -69,7 +69,7 @@ def test_taylor_and_rl_search_run(tiny_cache):
     budget = 0.5 * R.memory(prof)["total_bytes"]
     cnt = R.taylor_counts(prof, R.taylor_importance(m, tiny_cache, n_batches=1, batch=4), budget)
     assert R.memory(prof, R.keep_fractions(prof, cnt))["total_bytes"] <= budget
-    res = R.rl_search(m, tiny_cache, 0.7, 0.02, 64, log=lambda s: None, samples=2)
+    res = R.rl_search(m, tiny_cache, 0.95, 5, 64, log=lambda s: None, samples=2, max_episodes=2)
     assert res["candidates"] >= 2 and res["best_proxy_quality"] >= 0
 
 

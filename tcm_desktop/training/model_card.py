@@ -35,7 +35,7 @@ def build(model: Path, eval_dir: Path, prose: Path) -> str:
         "| | |", "|---|---|",
         f"| architecture | character BERT encoder ({cfg['layers']} layers, hidden {cfg['hidden']}, {cfg['heads']} heads, FFN {cfg['ffn']}) "
         f"+ lexicon BMES features ({cfg['n_lex']} inputs) + BiLSTM ({cfg['lstm']} per direction) + CRF over {len(meta['tags'])} BIO tags |",
-        f"| window | {meta['max_len']} characters (the engine overlaps windows by 16 characters of context on each side) |",
+        f"| window | {meta['max_len']} characters (the engine overlaps windows by 8 characters of context on each side) |",
         f"| vocabulary | {len(meta['vocab'])} characters |",
         "| files | " + ", ".join(f"`{k}` {v / 2**20:.1f} MB" for k, v in sorted(sizes.items())) + f"; total {sum(sizes.values()) / 2**20:.1f} MB |",
         f"| ONNX FP32 vs torch | max abs emission difference {meta['fp32_parity_max_abs_diff']:.1e} (checked at export, three input shapes) |",

@@ -168,7 +168,9 @@ def build() -> str:
               "Measured = peak RSS increase of a fresh process that loads the fp32 ONNX model in onnxruntime (arena off) and runs one inference; it includes",
               "onnxruntime's own copies/prepacked weights, so it is larger than the computed figure but should rank the models the same way.",
               "Test Dice = mean over the three sources' test splits; attribute macro-F1 = mean over the four attributes (L1 test, as above; bootstrap 200 for these rows).",
-              "Every pruned model was fine-tuned for the same wall-clock time. Commands: in each run's `result.json`; table by",
+              "Every pruned model was fine-tuned for the same wall-clock time (4 min; the unpruned row got no extra training). Memory and latency were re-measured",
+              "one model at a time on the idle machine after training (`python -m tcm_desktop.training.tongue.rl_prune remeasure --dirs 'runs/tongue/prune_*'`).",
+              "Commands: in each run's `result.json`; table by",
               "`python -m tcm_desktop.training.tongue.rl_prune table --dirs 'runs/tongue/prune_*' --out runs/tongue/pruning_table.md`.", "", table, ""]
         L += rl_summary()
         L += [findings, ""]
@@ -178,6 +180,8 @@ def build() -> str:
           "- Small, single-site label sets; the attribute test sets have 81-155 images, so intervals are wide.",
           "- TonguExpert images are tongue crops; photos from other cameras and lighting may shift colours (no colour calibration is done).",
           "- Body-colour classes are TonguExpert's (light / regular / dark); the record text mapping (淡 / 淡红 / 暗红) is approximate.",
+          "- Not done: Gumbel-sigmoid gates (optional); a longer RL search; several seeds per pruning run; ResNet-50 backbone (weights not available offline);",
+          "  testing the quality gate on real blurred / badly exposed clinic photos (its thresholds were set on the shared photos and synthetic degradations).",
           "- Trained on a 2-core CPU within minutes: more training would likely help.", ""]
     return "\n".join(L)
 

@@ -331,7 +331,8 @@ class DecisionLSTM(nn.Module):
         return torch.cat(acts), torch.stack(logp).sum(), torch.stack(ent).mean()
 
 
-def rl_search(model: TongueNet, c: Cache, budget_frac: float, minutes: float, size: int, log=print, samples: int = 4, lam: float = 2.0, seed: int = 0) -> dict:
+def rl_search(model: TongueNet, c: Cache, budget_frac: float, minutes: float, size: int, log=print, samples: int = 4, lam: float = 2.0, seed: int = 0,
+              max_episodes: int | None = None) -> dict:
     torch.manual_seed(seed)
     prof = profile(model, size)
     base = memory(prof)["total_bytes"]
@@ -344,7 +345,7 @@ def rl_search(model: TongueNet, c: Cache, budget_frac: float, minutes: float, si
     baseline, t0, ep, best, history = None, time.time(), 0, None, []
     full_q = proxy.quality(prof["channels"])
     log(f"budget {budget / 2**20:.2f} MiB ({budget_frac:.2f} x {base / 2**20:.2f}); unpruned proxy quality {full_q:.4f}")
-    while time.time() - t0 < minutes * 60:
+    while time.time() - t0 < minutes * 60 and (max_episodes is None or ep < max_episodes):
         batch = []
         for _ in range(samples):
             acts, logp, ent = policy(states)
@@ -516,6 +517,21 @@ def cmd_table(args) -> int:
     return 0
 
 
+def cmd_remeasure(args) -> int:
+    """Re-measure every run's ONNX model one after another (for when training shared the CPU)."""
+    for d in sorted(set(sum((glob.glob(str(p)) for p in args.dirs), []))):
+        f = Path(d) / "result.json"
+        if not f.exists():
+            continue
+        r = json.loads(f.read_text(encoding="utf-8"))
+        r["measured_during_training"] = r.get("measured_during_training", r["measured"])
+        r["measured"] = measure_onnx(Path(d) / "model.fp32.onnx", args.size)
+        r["measured"]["command"] = "python -m tcm_desktop.training.tongue.rl_prune " + " ".join(sys.argv[1:])
+        f.write_text(json.dumps(r, indent=1), encoding="utf-8")
+        print(Path(d).name, json.dumps(r["measured"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -536,8 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("table")
     t.add_argument("--dirs", nargs="+", required=True)
     t.add_argument("--out", type=Path)
+    rm = sub.add_parser("remeasure")
+    rm.add_argument("--dirs", nargs="+", required=True)
+    rm.add_argument("--size", type=int, default=160)
     args = ap.parse_args(argv)
-    return {"search": cmd_search, "prune": cmd_prune, "table": cmd_table}[args.cmd](args)
+    return {"search": cmd_search, "prune": cmd_prune, "table": cmd_table, "remeasure": cmd_remeasure}[args.cmd](args)
 
 
 if __name__ == "__main__":
