@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ..config import models_dir
-from ..ner_runtime import ModelError, sha256
+from ..ner_runtime import ModelError, sha256, verify_checksums, write_checksums  # noqa: F401 (re-exported for the export step)
 from . import quality
 from .imageio import load_image
 from .preprocess import largest_component, letterbox, to_input, unletterbox
@@ -41,26 +41,6 @@ SECOND_PASS_BELOW = 0.5  # run the crop pass when the tongue box covers less tha
 
 def default_model_dir() -> Path:
     return models_dir() / "tongue"
-
-
-def write_checksums(model_dir: Path) -> None:
-    lines = [f"{sha256(p)}  {p.name}" for p in sorted(Path(model_dir).iterdir()) if p.is_file() and p.suffix in (".onnx", ".json")]
-    (Path(model_dir) / CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def verify_checksums(model_dir: Path) -> None:
-    sums = Path(model_dir) / CHECKSUMS
-    if not sums.exists():
-        raise ModelError(f"model checksum file missing: {sums}")
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        digest, name = line.split(maxsplit=1)
-        path = Path(model_dir) / name.strip()
-        if not path.exists():
-            raise ModelError(f"model file missing: {path}")
-        if sha256(path) != digest:
-            raise ModelError(f"model file corrupt (checksum mismatch): {path}")
 
 
 def model_available(model_dir: str | Path | None = None) -> bool:
