@@ -36,7 +36,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """Train, export and quantize a tiny model on team records (about 30 s)."""
+    """Train (a fixed 120 steps, so every machine gets the same model), export and quantize a tiny model on team records."""
     pytest.importorskip("torch")
     from tcm_desktop.training import team_records, train_ner
     from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
@@ -51,7 +51,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
                 f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
     run = root / "run"
     rc = train_ner.main([
-        "--corpus", str(root / "corpus"), "--out", str(run), "--size", "tiny", "--minutes", "0.25",
+        "--corpus", str(root / "corpus"), "--out", str(run), "--size", "tiny", "--minutes", "3", "--max-steps", "120",
         "--sources", "team", "--eval-minutes", "10", "--team-weight", "1", "--lr", "3e-3",
     ])
     assert rc == 0

@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=sorted(SIZES), default="student")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--max-epochs", type=int, default=100)
+    ap.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (the schedule follows whichever budget is nearer)")
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--batch-tokens", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         losses = []
         for batch in length_buckets(examples, args.batch_tokens, shuffle=True, seed=args.seed + epoch):
             frac = (time.time() - t0) / budget
+            if args.max_steps:
+                frac = max(frac, step / args.max_steps)
             if frac >= 1.0:
                 done = True
                 break
