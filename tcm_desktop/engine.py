@@ -31,12 +31,11 @@ from .prescription import build_prescription
 from .schema import SPAN_EDGE_FORBIDDEN
 from .sections import find_sections
 from .structured import FoundEntity, StructuredRecord
+from .tagging import BREAKS, SOFT_BREAKS
 from .textnorm import normalize
 
 __all__ = ["StructuringEngine", "ModelError", "EngineError"]
 
-BREAKS = set("。；;！？!?\n")
-SOFT_BREAKS = set("，,、：: ")
 
 
 class EngineError(ValueError):

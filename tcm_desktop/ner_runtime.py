@@ -132,9 +132,6 @@ class NerRuntime:
         out = self.session.run(None, {"ids": ids, "lex": lex, "mask": mask})[0]
         return [out[i, : len(w.ids)] for i, w in enumerate(batch)]
 
-    def decode(self, emissions: np.ndarray) -> list[tuple[int, int, str, float]]:
-        return self.decode_many([emissions])[0]
-
     def decode_many(self, emissions: Sequence[np.ndarray]) -> list[list[tuple[int, int, str, float]]]:
         """Viterbi spans per window, each with a confidence: the lowest CRF marginal
         probability of its characters' tags (forward-backward, batched)."""

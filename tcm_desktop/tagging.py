@@ -13,6 +13,10 @@ import numpy as np
 
 from .schema import LABELS
 
+#: Where windows are cut, by training and at run time alike: sentence ends first, then clause marks.
+BREAKS = frozenset("。；;！？!?\n")
+SOFT_BREAKS = frozenset("，,、：: ")
+
 
 def tag_names(labels: Sequence[str] = LABELS) -> list[str]:
     """``O`` then ``B-X``, ``I-X`` for every label X."""

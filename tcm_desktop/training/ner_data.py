@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..lexicon import Lexicon
-from ..tagging import model_char, tag_names
+from ..tagging import BREAKS, SOFT_BREAKS, model_char, tag_names
 
 PAD, UNK, MASK = 0, 1, 2
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]"]
-BREAKS = set("。；;！？!?\n")
-SOFT_BREAKS = set("，,、：: ")
 
 
 class Vocab:
