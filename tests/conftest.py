@@ -1,6 +1,6 @@
 """Shared fixtures: the shared-data location and a tiny real text model.
 
-``tiny_model_dir`` runs the real pipeline end to end on a few records (corpus
+``tiny_run``/``tiny_model_dir`` run the real pipeline end to end on a few records (corpus
 -> train -> ONNX export with parity check -> INT8 -> artifact with checksums)
 so every engine/app test exercises real code rather than a stand-in.
 """
@@ -35,11 +35,10 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """Train (a fixed 120 steps, so every machine gets the same model), export and quantize a tiny model on team records."""
+def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny corpus of team records and a tiny model trained on it (a fixed 120 steps, so every machine gets the same model)."""
     pytest.importorskip("torch")
     from tcm_desktop.training import team_records, train_ner
-    from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
 
     root = tmp_path_factory.mktemp("tiny")
     corpus = root / "corpus" / "team"
@@ -55,8 +54,16 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         "--sources", "team", "--eval-minutes", "10", "--team-weight", "1", "--lr", "3e-3",
     ])
     assert rc == 0
-    model, vocab, lexicon, _ = load_run(run)
+    return root / "corpus", run
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
+    """The tiny model exported and quantized into a model artifact (parity-checked at export)."""
+    from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
+
+    model, vocab, lexicon, _ = load_run(tiny_run[1])
     ids, lex, mask = sample_inputs(vocab, lexicon, model.cfg.n_lex, PARITY_TEXTS, model.cfg.max_len)
-    out = root / "ner"
+    out = tmp_path_factory.mktemp("tiny_artifact") / "ner"
     write_artifact(model, vocab, lexicon, out, ids=ids, lex=lex, mask=mask, notes={"run": "tiny-test"})
     return out

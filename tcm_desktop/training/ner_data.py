@@ -10,13 +10,16 @@ of a category the source does not annotate (partial-label learning).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from ..lexicon import Lexicon
 from ..tagging import BREAKS, SOFT_BREAKS, model_char, tag_names
+
+T = TypeVar("T")
 
 PAD, UNK, MASK = 0, 1, 2
 SPECIALS = ["[PAD]", "[UNK]", "[MASK]"]
@@ -122,18 +125,19 @@ def record_examples(rec: dict, source: str, vocab: Vocab, lexicon: Lexicon | Non
     return out
 
 
-def length_buckets(examples: Sequence[Example], max_tokens: int, shuffle: bool, seed: int = 0) -> Iterator[list[Example]]:
+def length_buckets(examples: Sequence[T], max_tokens: int, shuffle: bool, seed: int = 0,
+                   length: Callable[[T], int] = lambda e: len(e.ids)) -> Iterator[list[T]]:
     """Dynamic batch pruning for training: sort by length, pack under a token budget."""
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i].ids))
-    batches: list[list[Example]] = []
-    cur: list[Example] = []
+    order = sorted(range(len(examples)), key=lambda i: length(examples[i]))
+    batches: list[list[T]] = []
+    cur: list[T] = []
     cur_max = 0
     for i in order:
         ex = examples[i]
-        new_max = max(cur_max, len(ex.ids))
+        new_max = max(cur_max, length(ex))
         if cur and new_max * (len(cur) + 1) > max_tokens:
             batches.append(cur)
-            cur, new_max = [], len(ex.ids)
+            cur, new_max = [], length(ex)
         cur.append(ex)
         cur_max = new_max
     if cur:

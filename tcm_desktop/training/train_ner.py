@@ -2,11 +2,18 @@
 
     python -m tcm_desktop.training.train_ner --corpus DIR --out RUN_DIR [--minutes 60]
         [--size student|tiny|teacher] [--no-lexicon] [--no-lstm]
+        [--teacher RUN_DIR --kd-weight 0.5 --kd-temperature 2]
 
 Writes ``RUN_DIR/model.pt`` (best dev checkpoint), ``config.json``,
 ``vocab.json``, ``lexicon.json`` and ``train.log`` (one JSON line per event).
-The learning-rate schedule follows the elapsed fraction of the time budget, so
-a run always ends annealed, whatever the machine's speed.
+The learning-rate schedule follows the elapsed fraction of the time budget
+(or of ``--max-steps``, whichever is nearer), so a run always ends annealed.
+
+With ``--teacher`` the student also learns the teacher's per-character tag
+distribution (emission-level knowledge distillation, TinyBERT's prediction-layer
+loss). Besides compressing the teacher, this fills in the categories a public
+source does not annotate: there the partial-label CRF only says "unknown",
+while the teacher gives a soft guess.
 """
 
 from __future__ import annotations
@@ -101,26 +108,35 @@ def evaluate_sets(model, vocab, lexicon, sets: dict[str, list[dict]], max_len: i
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_args(ap: argparse.ArgumentParser) -> None:
+    """Arguments every training entry point shares (so runs stay comparable)."""
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--size", choices=sorted(SIZES), default="student")
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--batch-tokens", type=int, default=2048)
+    ap.add_argument("--no-lexicon", action="store_true")
+    ap.add_argument("--sources", nargs="*", default=list(SOURCES))
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=13)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_args(ap)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--max-epochs", type=int, default=100)
     ap.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (the schedule follows whichever budget is nearer)")
-    ap.add_argument("--max-len", type=int, default=128)
-    ap.add_argument("--batch-tokens", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--team-weight", type=int, default=3, help="repeat team train records this many times")
     ap.add_argument("--public-fraction", type=float, default=1.0, help="fraction of public train windows used per epoch")
     ap.add_argument("--dev-per-source", type=int, default=150, help="dev records per public source for model selection")
     ap.add_argument("--eval-minutes", type=float, default=8.0)
-    ap.add_argument("--no-lexicon", action="store_true")
     ap.add_argument("--no-lstm", action="store_true")
-    ap.add_argument("--sources", nargs="*", default=list(SOURCES))
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--teacher", type=Path, help="distil from this run dir (same vocabulary and lexicon)")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss (the CRF loss gets 1 - this)")
+    ap.add_argument("--kd-temperature", type=float, default=2.0)
+    ap.add_argument("--warmup-steps", type=int, default=-1, help="linear warm-up steps (default: 200, or 0 with --init)")
     ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
     args = ap.parse_args(argv)
 
@@ -180,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.init:
         model.load_state_dict(torch.load(args.init / "model.pt", map_location="cpu", weights_only=True))
     emit("model", params=sum(p.numel() for p in model.parameters()), cfg=cfg.to_dict())
+    teacher = _load_teacher(args.teacher, vocab, lexicon, tags) if args.teacher else None
+    if teacher is not None:
+        emit("teacher", run=str(args.teacher), params=sum(p.numel() for p in teacher.parameters()),
+             cfg=teacher.cfg.to_dict(), kd_weight=args.kd_weight, kd_temperature=args.kd_temperature)
+    warmup = args.warmup_steps if args.warmup_steps >= 0 else (0 if args.init else 200)
     crf_params = list(model.crf.parameters())
     other = [p for n, p in model.named_parameters() if not n.startswith("crf.")]
     opt = torch.optim.AdamW([{"params": other, "lr": args.lr}, {"params": crf_params, "lr": args.lr * 10}], weight_decay=0.01)
@@ -200,12 +221,20 @@ def main(argv: list[str] | None = None) -> int:
             if frac >= 1.0:
                 done = True
                 break
-            warm = 1.0 if args.init else min(1.0, (step + 1) / 200)
+            warm = min(1.0, (step + 1) / warmup) if warmup else 1.0
             for g, lr in zip(opt.param_groups, base_lrs):
                 g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
             model.train()
             ids, lex, allowed, _, mask = collate(batch, len(tags), n_lex)
-            loss = model.loss(torch.from_numpy(ids), torch.from_numpy(lex), torch.from_numpy(allowed), torch.from_numpy(mask))
+            t_ids, t_lex, t_allowed, t_mask = (torch.from_numpy(a) for a in (ids, lex, allowed, mask))
+            if teacher is None:
+                loss = model.loss(t_ids, t_lex, t_allowed, t_mask)
+            else:
+                em = model.emissions(t_ids, t_lex, t_mask)
+                with torch.no_grad():
+                    t_em = teacher.emissions(t_ids, t_lex, t_mask)
+                crf = model.crf.partial_nll(em, t_allowed, t_mask)
+                loss = (1 - args.kd_weight) * crf + args.kd_weight * distillation_loss(em, t_em, t_mask, args.kd_temperature)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -223,6 +252,37 @@ def main(argv: list[str] | None = None) -> int:
     best = _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step)
     emit("done", best=best, minutes=round((time.time() - t0) / 60, 1))
     return 0
+
+
+def distillation_loss(student_em: torch.Tensor, teacher_em: torch.Tensor, mask: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Soft cross-entropy to the teacher's tag distribution, summed over a window's characters.
+
+    Summed per window (then averaged over the batch) like the CRF loss, so the
+    two are on the same scale; ``T**2`` keeps the gradient size independent of ``T``.
+    """
+    log_p = torch.log_softmax(student_em / temperature, dim=-1)
+    q = torch.softmax(teacher_em / temperature, dim=-1)
+    per_char = -(q * log_p).sum(-1) + (q * torch.log(q.clamp_min(1e-12))).sum(-1)  # KL(q || p)
+    return (per_char * mask.to(per_char.dtype)).sum(1).mean() * temperature**2
+
+
+def _load_teacher(run: Path, vocab: Vocab, lexicon: Lexicon | None, tags: list[str]) -> NerModel:
+    """The frozen teacher; it must read the same characters and lexicon features as the student."""
+    conf = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    t_vocab = json.loads((run / "vocab.json").read_text(encoding="utf-8"))
+    if t_vocab != vocab.itos:
+        raise SystemExit(f"teacher {run} has another vocabulary; train the student with --init or the same corpus")
+    t_lex = json.loads((run / "lexicon.json").read_text(encoding="utf-8")) if (run / "lexicon.json").exists() else None
+    if (t_lex is None) != (lexicon is None) or (t_lex is not None and t_lex != json.loads(json.dumps(lexicon.to_json(), ensure_ascii=False))):
+        raise SystemExit(f"teacher {run} has another lexicon")
+    if conf["tags"] != tags:
+        raise SystemExit(f"teacher {run} has another tag set")
+    teacher = NerModel(ModelConfig(**conf["model"]), tags)
+    teacher.load_state_dict(torch.load(run / "model.pt", map_location="cpu", weights_only=True))
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
 
 
 def _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step) -> float:

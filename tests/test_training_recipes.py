@@ -1,0 +1,112 @@
+"""The training recipes beyond plain fine-tuning: distillation, MLM pre-training, ablation statistics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tcm_desktop.training import ablate, pretrain_mlm, train_ner  # noqa: E402
+from tcm_desktop.training.export_ner import load_run  # noqa: E402
+from tcm_desktop.training.ner_data import MASK, SPECIALS  # noqa: E402
+
+
+def test_distillation_loss_is_zero_only_when_student_matches_teacher() -> None:
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.randn(2, 5, 7, generator=g)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    assert train_ner.distillation_loss(teacher.clone(), teacher, mask, 2.0).item() == pytest.approx(0.0, abs=1e-5)
+    other = torch.randn(2, 5, 7, generator=g)
+    assert train_ner.distillation_loss(other, teacher, mask, 2.0).item() > 0.1
+    # padding does not count
+    mask[1, 2:] = False
+    padded = other.clone()
+    padded[1, 2:] = teacher[1, 2:]
+    full = train_ner.distillation_loss(padded, teacher, torch.ones_like(mask), 2.0)
+    assert train_ner.distillation_loss(padded, teacher, mask, 2.0).item() == pytest.approx(full.item(), rel=1e-5)
+    changed = padded.clone()
+    changed[1, 3] += 5.0
+    assert train_ner.distillation_loss(changed, teacher, mask, 2.0).item() == pytest.approx(full.item(), rel=1e-5)
+
+
+def test_mask_tokens_masks_about_the_asked_share_of_real_characters_only() -> None:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(len(SPECIALS), 500, size=(64, 100))
+    real = np.zeros_like(ids, dtype=bool)
+    real[:, :80] = True
+    inputs, targets = pretrain_mlm.mask_tokens(ids, real, 500, 0.15, rng)
+    chosen = targets != -100
+    assert not chosen[:, 80:].any()
+    assert 0.13 < chosen[real].mean() < 0.17
+    assert (targets[chosen] == ids[chosen]).all()
+    assert (inputs[~chosen] == ids[~chosen]).all()
+    share_masked = (inputs[chosen] == MASK).mean()
+    assert 0.75 < share_masked < 0.85
+    assert inputs.min() >= 0 and (inputs[chosen & (inputs != MASK)] >= len(SPECIALS)).all()
+
+
+def test_paired_bootstrap_interval_is_zero_for_identical_runs_and_excludes_zero_for_a_clear_gain() -> None:
+    rng = np.random.default_rng(1)
+    ref = np.array([(rng.integers(3, 8), 10, 10) for _ in range(100)])
+    assert ablate.paired_delta_ci(ref, ref.copy()) == (0.0, 0.0)
+    better = ref.copy()
+    better[:, 0] = np.minimum(better[:, 0] + 2, 10)
+    lo, hi = ablate.paired_delta_ci(ref, better)
+    assert 0 < lo <= hi
+    assert ablate.micro_f1(better) > ablate.micro_f1(ref)
+
+
+def test_mlm_pretraining_learns_and_its_run_fine_tunes(tiny_run, tmp_path) -> None:
+    corpus, _ = tiny_run
+    mlm = tmp_path / "mlm"
+    assert pretrain_mlm.main(["--corpus", str(corpus), "--out", str(mlm), "--size", "tiny", "--max-steps", "60",
+                              "--sources", "team", "--lr", "3e-3", "--threads", "1"]) == 0
+    events = [json.loads(line) for line in (mlm / "pretrain.log").read_text(encoding="utf-8").splitlines()]
+    before = next(e for e in events if e["event"] == "start")["before"]
+    after = next(e for e in events if e["event"] == "done")["held_out"]
+    assert after["loss"] < before["loss"] - 0.5  # it learned character statistics of held-out text
+    ft = tmp_path / "ft"
+    assert train_ner.main(["--corpus", str(corpus), "--out", str(ft), "--init", str(mlm), "--warmup-steps", "5",
+                           "--max-steps", "5", "--sources", "team", "--eval-minutes", "10", "--threads", "1"]) == 0
+    model, _, _, conf = load_run(ft)
+    pre = torch.load(mlm / "model.pt", map_location="cpu", weights_only=True)
+    assert conf["args"]["init"] == str(mlm)
+    # the fine-tune started from the pre-trained encoder (5 small steps move it only a little)
+    emb = model.state_dict()["emissions.bert.embeddings.word_embeddings.weight"]
+    assert torch.allclose(emb, pre["emissions.bert.embeddings.word_embeddings.weight"], atol=0.05)
+
+
+def test_distillation_pulls_the_student_towards_the_teacher(tiny_run, tmp_path) -> None:
+    corpus, teacher_run = tiny_run
+    teacher, vocab, lexicon, _ = load_run(teacher_run)
+    student_run = tmp_path / "student"
+    assert train_ner.main(["--corpus", str(corpus), "--out", str(student_run), "--size", "tiny", "--teacher", str(teacher_run),
+                           "--kd-weight", "1.0", "--max-steps", "80", "--lr", "3e-3", "--sources", "team",
+                           "--eval-minutes", "10", "--threads", "1", "--team-weight", "1"]) == 0
+    student, *_ = load_run(student_run)
+    fresh = train_ner.NerModel(student.cfg, student.tags).eval()
+    text = "患者头痛三天，舌淡红，苔薄白，脉浮紧。予桂枝汤加减。"
+    ids = torch.from_numpy(vocab.encode(text)).unsqueeze(0)
+    lex = torch.from_numpy(lexicon.features(text).astype(np.float32)).unsqueeze(0)
+    mask = torch.ones_like(ids, dtype=torch.bool)
+    with torch.no_grad():
+        t_em = teacher.emissions(ids, lex, mask)
+        kl_trained = train_ner.distillation_loss(student.emissions(ids, lex, mask), t_em, mask, 1.0).item()
+        kl_fresh = train_ner.distillation_loss(fresh.emissions(ids, lex, mask), t_em, mask, 1.0).item()
+    assert kl_trained < 0.5 * kl_fresh
+
+
+def test_a_teacher_with_another_vocabulary_is_refused(tiny_run, tmp_path) -> None:
+    corpus, teacher_run = tiny_run
+    other = tmp_path / "teacher"
+    other.mkdir()
+    for name in ("config.json", "lexicon.json", "model.pt"):
+        (other / name).write_bytes((teacher_run / name).read_bytes())
+    vocab = json.loads((teacher_run / "vocab.json").read_text(encoding="utf-8"))
+    (other / "vocab.json").write_text(json.dumps(vocab[:3] + vocab[4:] + ["龘"], ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SystemExit, match="vocabulary"):
+        train_ner.main(["--corpus", str(corpus), "--out", str(tmp_path / "s"), "--size", "tiny", "--teacher", str(other),
+                        "--max-steps", "1", "--sources", "team", "--threads", "1"])
