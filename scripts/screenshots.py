@@ -22,6 +22,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import tcm_desktop.ui  # noqa: E402,F401
+from tcm_desktop.config import data_dir  # noqa: E402
+
+PHOTO = data_dir() / "tongue" / "ianmackenzie_seg741" / "images" / "2018101001_0.jpg"
 
 
 def _engine_factory():
@@ -86,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     save(w, "01-empty")
     wait(lambda: w.engine is not None or w.engine_error is not None)
 
+    w.patient.setText("王某")
     w.editor.setPlainText(SAMPLE_TEXT)
     w.analyse()
     wait(lambda: not w.analysing)
@@ -134,23 +138,25 @@ def main(argv: list[str] | None = None) -> int:
     spin(100)
     save(w, "04-structured")
 
-    # tongue panel with a synthetic photo (no patient images in the repo)
-    img = QImage(480, 360, QImage.Format.Format_RGB32)
-    img.fill(QColor("#f3e6e0"))
-    p = QPainter(img)
-    grad = QRadialGradient(240, 200, 170)
-    grad.setColorAt(0, QColor("#e89a9a"))
-    grad.setColorAt(1, QColor("#c86868"))
-    p.setBrush(grad)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.drawEllipse(110, 60, 260, 280)
-    p.setBrush(QColor(250, 250, 245, 150))
-    p.drawEllipse(170, 120, 140, 150)
-    p.end()
+    # tongue panel: a real photo from the shared data (MIT-licensed Seg741 set), analysed by the
+    # shipped tongue model; a synthetic drawing when the shared data is not here
     w.tabs.setCurrentWidget(w.tongue_panel)
-    w.tongue_panel.set_photo(image_to_png(img))
-    w.tongue_panel.camera_status.setText("")
-    spin(100)
+    panel = w.tongue_panel
+    if not (PHOTO.exists() and panel.load_file(PHOTO)):
+        img = QImage(480, 360, QImage.Format.Format_RGB32)
+        img.fill(QColor("#f3e6e0"))
+        p = QPainter(img)
+        grad = QRadialGradient(240, 200, 170)
+        grad.setColorAt(0, QColor("#e89a9a"))
+        grad.setColorAt(1, QColor("#c86868"))
+        p.setBrush(grad)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawEllipse(110, 60, 260, 280)
+        p.end()
+        panel.set_photo(image_to_png(img))
+    wait(lambda: not panel.analysing)
+    panel.camera_status.setText("")
+    spin(150)
     save(w, "05-tongue")
 
     w.close()

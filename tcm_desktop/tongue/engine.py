@@ -20,6 +20,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -28,7 +29,7 @@ import numpy as np
 from ..config import models_dir
 from ..ner_runtime import ModelError, sha256, verify_checksums, write_checksums  # noqa: F401 (re-exported for the export step)
 from . import quality
-from .imageio import load_image
+from .imageio import Loaded, load_image, load_image_bytes
 from .preprocess import largest_component, letterbox, to_input, unletterbox
 
 ARTIFACT_FILES = {"int8": "tongue.int8.onnx", "meta": "tongue.json"}
@@ -46,6 +47,47 @@ def default_model_dir() -> Path:
 def model_available(model_dir: str | Path | None = None) -> bool:
     d = Path(model_dir) if model_dir else default_model_dir()
     return (d / ARTIFACT_FILES["int8"]).exists() and (d / ARTIFACT_FILES["meta"]).exists() and (d / CHECKSUMS).exists()
+
+
+@dataclass
+class TongueAnalysis:
+    """One photo's analysis with the pixels it refers to (what a viewer needs to draw the outline).
+
+    ``result`` is the dict :func:`analyse_images` documents; ``rgb`` is the decoded photo (EXIF
+    rotation applied) at the working resolution the model saw, ``mask`` the boolean tongue mask at
+    the same size. Both are None when the photo could not be decoded or the analysis failed; the
+    mask is all False when no tongue was found.
+    """
+
+    result: dict
+    rgb: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    def outline(self) -> list[np.ndarray]:
+        """The tongue's outline as polygons in ``rgb`` pixel coordinates (see :func:`mask_outline`)."""
+        return mask_outline(self.mask) if self.mask is not None else []
+
+
+def mask_outline(mask: np.ndarray, min_area_frac: float = 0.001) -> list[np.ndarray]:
+    """Outer contours of a boolean mask as ``int32`` arrays of shape (N, 2) holding (x, y) points.
+
+    Uses ``cv2.findContours`` (external contours only, simplified); contours enclosing less
+    than ``min_area_frac`` of the image are dropped. Empty list for an empty mask.
+    """
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if m.ndim != 2 or not m.any():
+        return []
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_area = min_area_frac * m.shape[0] * m.shape[1]
+    return [c.reshape(-1, 2).astype(np.int32) for c in contours if len(c) >= 3 and cv2.contourArea(c) >= min_area]
+
+
+def working_copy(rgb: np.ndarray) -> np.ndarray:
+    """The photo scaled down so its longer side is at most ``WORK_SIDE`` (unchanged when smaller)."""
+    if max(rgb.shape[:2]) <= WORK_SIDE:
+        return rgb
+    s = WORK_SIDE / max(rgb.shape[:2])
+    return cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))), interpolation=cv2.INTER_AREA)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -98,7 +140,8 @@ class TongueEngine:
         h, w = rgb.shape[:2]
         empty = np.zeros((h, w), bool)
         if grayscale:
-            return self._result(False, "grayscale image: tongue and coating colours cannot be assessed; use a colour photo"), empty
+            return self._result(False, "grayscale image: tongue and coating colours cannot be assessed; use a colour photo",
+                                reason="grayscale"), empty
         prob, logits = self._run(rgb)
         mask = largest_component(prob > 0.5)
         mean_prob = float(prob[mask].mean()) if mask.any() else 0.0
@@ -117,13 +160,13 @@ class TongueEngine:
         if not q.ok:
             if "bbox" not in q.measures:  # no tongue: write an empty mask
                 mask = empty
-            res = self._result(False, q.message)
+            res = self._result(False, q.message, reason=q.reason)
         else:
             res = self._result(True, None, logits)
         res["quality"] = q.measures
         return res, mask
 
-    def _result(self, ok: bool, message: str | None, logits: np.ndarray | None = None) -> dict:
+    def _result(self, ok: bool, message: str | None, logits: np.ndarray | None = None, reason: str | None = None) -> dict:
         attrs = {}
         if ok and logits is not None:
             for k, a in enumerate(self.attributes):
@@ -131,21 +174,36 @@ class TongueEngine:
                 j = int(p.argmax())
                 attrs[a] = {"value": self.classes[a][j], "score": round(float(p[j]), 3),
                             "probabilities": {c: round(float(v), 3) for c, v in zip(self.classes[a], p)}}
-        return {"ok": ok, "message": message, "attributes": attrs, "not_assessed": list(NOT_ASSESSED)}
+        return {"ok": ok, "message": message, "reason": None if ok else reason, "attributes": attrs,
+                "not_assessed": list(NOT_ASSESSED)}
 
-    def analyse_path(self, path: str | Path, masks_dir: str | Path | None = None) -> dict:
-        p = Path(path)
-        loaded = load_image(p)
+    def analyse_loaded(self, loaded: Loaded, image_id: str) -> TongueAnalysis:
+        """Analyse a decoded image (:func:`.imageio.load_image` / :func:`.imageio.load_image_bytes`).
+
+        Never raises for a bad image: an undecodable one gives ``ok: False`` with the loader's
+        message (reason ``unreadable``), an unexpected failure ``ok: False`` (reason ``failed``).
+        The photo is analysed at a working resolution (longer side <= ``WORK_SIDE``).
+        """
         if loaded.rgb is None:
-            return {"id": p.stem, **self._result(False, loaded.message)}
-        rgb = loaded.rgb
-        if max(rgb.shape[:2]) > WORK_SIDE:  # analyse at a working resolution; the mask is scaled back below
-            s = WORK_SIDE / max(rgb.shape[:2])
-            rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))), interpolation=cv2.INTER_AREA)
+            return TongueAnalysis({"id": image_id, **self._result(False, loaded.message, reason="unreadable")})
+        rgb = working_copy(loaded.rgb)
         try:
             res, mask = self.analyse_rgb(rgb, grayscale=loaded.grayscale)
         except Exception as exc:  # noqa: BLE001 - a bad image must never crash a batch
-            res, mask = self._result(False, f"analysis failed: {type(exc).__name__}: {str(exc)[:200]}"), None
+            return TongueAnalysis({"id": image_id, **self._result(
+                False, f"analysis failed: {type(exc).__name__}: {str(exc)[:200]}", reason="failed")})
+        return TongueAnalysis({"id": image_id, **res}, rgb, mask)
+
+    def analyse_bytes(self, data: bytes, image_id: str = "photo") -> TongueAnalysis:
+        """Analyse an encoded photo held in memory (what the desktop app holds for a record)."""
+        return self.analyse_loaded(load_image_bytes(data), image_id)
+
+    def analyse_path(self, path: str | Path, masks_dir: str | Path | None = None) -> dict:
+        """Analyse one photo file; with ``masks_dir`` also write ``<stem>.png`` (0/255, the file's size)."""
+        p = Path(path)
+        loaded = load_image(p)
+        a = self.analyse_loaded(loaded, p.stem)
+        res, mask = a.result, a.mask  # mask is None when the photo could not be decoded or analysed
         if masks_dir is not None and mask is not None:
             fw, fh = loaded.size or (mask.shape[1], mask.shape[0])
             out = (mask.astype(np.uint8) * 255)
@@ -157,24 +215,31 @@ class TongueEngine:
             ok, buf = cv2.imencode(".png", out)
             if ok:
                 (d / f"{p.stem}.png").write_bytes(buf.tobytes())
-        return {"id": p.stem, **res}
+        return res
 
 
 _ENGINES: dict[str, TongueEngine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(model_dir: str | Path | None = None) -> TongueEngine:
+    """The shared engine for a model directory, loaded on first use (thread-safe: loads once).
+
+    Raises :class:`ModelError` when the model is missing or corrupt.
+    """
     key = str(Path(model_dir) if model_dir else default_model_dir())
-    if key not in _ENGINES:
-        _ENGINES[key] = TongueEngine(key)
-    return _ENGINES[key]
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = TongueEngine(key)
+        return _ENGINES[key]
 
 
 def analyse_images(paths: Iterable[str | Path], masks_dir: str | Path | None = None, model_dir: str | Path | None = None) -> list[dict]:
     """Analyse tongue photos. One dict per path:
 
-    ``{"id": stem, "ok": bool, "message": str|None, "attributes": {attr: {"value", "score", "probabilities"}},
-    "not_assessed": [...], "quality": {...}}``; ``masks_dir/<stem>.png`` (0/255, the input's size) is
+    ``{"id": stem, "ok": bool, "message": str|None, "reason": str|None, "attributes": {attr: {"value", "score",
+    "probabilities"}}, "not_assessed": [...], "quality": {...}}`` (``reason``: why a photo was refused, one of
+    :data:`.quality.REASONS`, None when ok); ``masks_dir/<stem>.png`` (0/255, the input's size) is
     written for every image that could be decoded. Raises :class:`ModelError` only when the model
     itself is missing or corrupt; bad images give ``ok: False`` and a message.
     """

@@ -6,9 +6,11 @@ CMYK, palette/alpha, EXIF rotation, grayscale and 16-bit images.
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -26,15 +28,28 @@ class Loaded:
 
 
 def load_image(path: str | Path) -> Loaded:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+    """Decode an image file; a missing or bad file gives ``Loaded(rgb=None, message=...)``."""
     p = Path(path)
     if not p.is_file():
         return Loaded(None, None, message=f"file not found: {p}")
+    return _decode(p)
+
+
+def load_image_bytes(data: bytes) -> Loaded:
+    """Decode an encoded image held in memory (a pasted, dropped or captured photo), with the
+    same guards and messages as :func:`load_image`."""
+    if not data:
+        return Loaded(None, None, message="empty image data")
+    return _decode(io.BytesIO(data))
+
+
+def _decode(src: Path | BinaryIO) -> Loaded:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(src) as im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     return Loaded(None, (w, h), message=f"image too large ({w}x{h}); at most {MAX_PIXELS // 1_000_000} megapixels")

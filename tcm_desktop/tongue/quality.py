@@ -32,6 +32,12 @@ class Quality:
     ok: bool
     message: str | None
     measures: dict
+    #: machine-readable cause of a refusal (one of :data:`REASONS`), for callers that word it themselves
+    reason: str | None = None
+
+
+#: refusal causes: the quality gate's, plus the engine's ``grayscale``/``unreadable``/``failed``
+REASONS = ("no_tongue", "too_small", "over_exposed", "under_exposed", "blurred", "grayscale", "unreadable", "failed")
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -70,20 +76,20 @@ def check(rgb: np.ndarray, mask: np.ndarray, mean_prob: float) -> Quality:
     area = float(mask.mean())
     m: dict = {"area_frac": round(area, 4), "mean_prob": round(mean_prob, 3)}
     if area < MIN_AREA_FRAC_FOUND or mean_prob < MIN_MEAN_PROB:
-        return Quality(False, "no tongue found in the photo", m)
+        return Quality(False, "no tongue found in the photo", m, "no_tongue")
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     m["bbox"] = [int(x0), int(y0), int(x1), int(y1)]
     if area < MIN_AREA_FRAC or min(y1 - y0, x1 - x0) < MIN_SIDE_PX:
-        return Quality(False, "tongue too small in the photo: move closer so the tongue fills more of the frame", m)
+        return Quality(False, "tongue too small in the photo: move closer so the tongue fills more of the frame", m, "too_small")
     e = exposure(rgb, mask)
     m.update({k: round(v, 3) for k, v in e.items()})
     if e["mean_luma"] > BRIGHT_MEAN or e["clipped_frac"] > CLIPPED_FRAC:
-        return Quality(False, "photo over-exposed: the tongue is washed out (reduce light or flash)", m)
+        return Quality(False, "photo over-exposed: the tongue is washed out (reduce light or flash)", m, "over_exposed")
     if e["mean_luma"] < DARK_MEAN or e["crushed_frac"] > CRUSHED_FRAC:
-        return Quality(False, "photo under-exposed: the tongue is too dark (add light)", m)
+        return Quality(False, "photo under-exposed: the tongue is too dark (add light)", m, "under_exposed")
     sh = sharpness(rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1])
     m["sharpness"] = round(sh, 2)
     if sh < MIN_SHARPNESS:
-        return Quality(False, "photo blurred: hold the camera still and focus on the tongue", m)
+        return Quality(False, "photo blurred: hold the camera still and focus on the tongue", m, "blurred")
     return Quality(True, None, m)

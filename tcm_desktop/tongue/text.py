@@ -111,3 +111,80 @@ def compare_with_record(result: dict, entities: Iterable[Any]) -> list[str]:
             if rc and coat and rc != coat:
                 out.append(f"苔色不一致：记录「{text}」（{COATING_ZH[rc]}），照片判断为{COATING_ZH.get(coat, coat)}（置信度 {cs:.2f}）")
     return out
+
+
+TONGUE_LABELS = ("TONGUE", "COATING")
+ATTRIBUTE_ZH = {"body_colour": "舌色", "coating_colour": "苔色", "fissure": "裂纹", "tooth_marks": "齿痕"}
+VALUE_ZH = {
+    "body_colour": BODY_ZH,
+    "coating_colour": COATING_ZH,
+    "fissure": {"none": "无裂纹", "light": "有裂纹", "severe": "裂纹明显"},
+    "tooth_marks": {"none": "无齿痕", "light": "边有齿痕", "severe": "齿痕明显"},
+}
+NOT_ASSESSED_ZH = {"thickness": "苔质厚薄", "greasiness": "腻苔", "moisture": "润燥"}
+_NO_SEP_BEFORE = set("，、；：。！？,;:.!?\n（(「“ ")
+_NO_SEP_AFTER = set("，、；。！？,;.!?\n）)」” ")
+_SENTENCE_END = set("。！？.!?")
+_HEADINGS = re.compile(r"(舌脉|舌象|舌诊|舌苔)[：:]")
+
+
+def mentions_tongue(entities: Iterable[Any]) -> bool:
+    """True when the record has a TONGUE or COATING entity (then the photo is compared, not suggested)."""
+    return any(_get(e, "label") in TONGUE_LABELS for e in entities)
+
+
+def with_record(result: dict, entities: Iterable[Any]) -> dict:
+    """A copy of ``result`` with ``disagreements`` and ``suggested_text`` for this record, as the
+    CLI's ``structure --image`` attaches them (a refused photo is returned unchanged)."""
+    out = dict(result)
+    if out.get("ok"):
+        out["disagreements"] = compare_with_record(result, list(entities))
+        out["suggested_text"] = tongue_text(result)
+    return out
+
+
+def insertion(text: str, cursor: int | None, snippet: str) -> tuple[int, str]:
+    """Where and what to insert so ``snippet`` reads naturally in the record: ``(index, string)``.
+
+    ``cursor`` (a Python index, None when unknown) is used when it lies inside or at the end of
+    the text and is not 0 (a fresh editor's cursor sits at the start: that is not a choice).
+    Otherwise the snippet goes right after a 舌脉/舌象/舌诊/舌苔 heading, else at the end of the
+    record. A "，" separates it from neighbouring words; at the end of a finished sentence it
+    starts a new line.
+    """
+    if not snippet:
+        return (len(text) if cursor is None else max(0, min(cursor, len(text)))), ""
+    if cursor is not None and 0 < cursor <= len(text):
+        pos = cursor
+    else:
+        m = _HEADINGS.search(text)
+        pos = m.end() if m else len(text)
+    before = text[pos - 1] if pos > 0 else ""
+    after = text[pos] if pos < len(text) else ""
+    lead = ""
+    if before and before in _SENTENCE_END and not after:
+        lead = "\n"
+    elif before and before not in _NO_SEP_BEFORE:
+        lead = "，"
+    trail = "，" if after and after not in _NO_SEP_AFTER else ""
+    return pos, lead + snippet + trail
+
+
+def report_fields(result: dict) -> dict[str, str]:
+    """The result as short Chinese label -> text pairs for a printed report (PDF)."""
+    out: dict[str, str] = {}
+    if not result.get("ok"):
+        out["照片质量"] = str(result.get("message") or "未能分析")
+        return out
+    for attr, name in ATTRIBUTE_ZH.items():
+        value, score = _value(result, attr)
+        if value is not None:
+            out[name] = f"{VALUE_ZH.get(attr, {}).get(value, value)}（{value}，置信度 {score:.2f}）"
+    na = [NOT_ASSESSED_ZH.get(a, a) for a in result.get("not_assessed") or []]
+    if na:
+        out["未评估"] = "、".join(na)
+    if result.get("suggested_text"):
+        out["建议描述"] = str(result["suggested_text"])
+    if result.get("disagreements"):
+        out["与病历不一致"] = "；".join(result["disagreements"])
+    return out

@@ -30,7 +30,7 @@ from ..tagging import tag_names
 from .lexicon_build import build_lexicon
 from .ner_data import MASK, SPECIALS, Vocab, length_buckets, window_bounds
 from .ner_model import ModelConfig, NerModel
-from .train_ner import SIZES, common_args, load_corpus, set_seed
+from .train_ner import SIZES, common_args, load_corpus, start_run
 
 
 class MlmHead(nn.Module):
@@ -127,18 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mask-prob", type=float, default=0.15)
     args = ap.parse_args(argv)
 
-    set_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = open(args.out / "pretrain.log", "a", encoding="utf-8")
-    t0 = time.time()
-
-    def emit(event: str, **kw) -> None:
-        line = json.dumps({"t": round(time.time() - t0, 1), "event": event, **kw}, ensure_ascii=False)
-        log.write(line + "\n")
-        log.flush()
-        print(line, flush=True)
+    emit, t0 = start_run(args, "pretrain.log")
 
     corpus = load_corpus(args.corpus, args.sources)
     tags = tag_names()

@@ -24,6 +24,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,24 @@ def evaluate_sets(model, vocab, lexicon, sets: dict[str, list[dict]], max_len: i
     return out
 
 
+def start_run(args: argparse.Namespace, log_name: str) -> tuple[Callable[..., None], float]:
+    """Seed, thread count and output folder; returns the JSON-lines logger and the start time."""
+    set_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = open(args.out / log_name, "a", encoding="utf-8")
+    t0 = time.time()
+
+    def emit(event: str, **kw) -> None:
+        line = json.dumps({"t": round(time.time() - t0, 1), "event": event, **kw}, ensure_ascii=False)
+        log.write(line + "\n")
+        log.flush()
+        print(line, flush=True)
+
+    return emit, t0
+
+
 def common_args(ap: argparse.ArgumentParser) -> None:
     """Arguments every training entry point shares (so runs stay comparable)."""
     ap.add_argument("--corpus", type=Path, required=True)
@@ -140,19 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
     args = ap.parse_args(argv)
 
-    set_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    log = open(args.out / "train.log", "a", encoding="utf-8")
-
-    def emit(event: str, **kw) -> None:
-        line = json.dumps({"t": round(time.time() - t0, 1), "event": event, **kw}, ensure_ascii=False)
-        log.write(line + "\n")
-        log.flush()
-        print(line, flush=True)
-
-    t0 = time.time()
+    emit, t0 = start_run(args, "train.log")
     corpus = load_corpus(args.corpus, args.sources)
     tags = tag_names()
     if args.init:

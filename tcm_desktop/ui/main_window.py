@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -40,11 +40,13 @@ from PySide6.QtWidgets import (
 
 from ..storage import Database
 from ..structured import StructuredRecord
+from ..tongue.text import insertion, report_fields
 from .batch_dialog import BatchDialog
 from .entity_list import EntityList
 from .history_dialog import HistoryDialog
 from .i18n import t
 from .legend import Legend
+from .offsets import OffsetMap
 from .record_editor import RecordEditor
 from .review import ReviewController
 from .structured_view import StructuredView
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         autosave_ms: int = 5000,
         load_model: bool = True,
         capture_factory: Callable[[int], Any] | None = None,
+        tongue_engine_factory: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -83,9 +86,11 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle(t("中医病历结构化"))
         self.resize(1280, 800)
-        self._build_widgets(capture_factory)
+        self._build_widgets(capture_factory, tongue_engine_factory)
         self._build_actions()
         self.controller.changed.connect(self._update_counts)
+        self.controller.changed.connect(self._on_entities_changed)
+        self.tongue_panel.insertTextRequested.connect(self.insert_tongue_text)
         self.controller.message.connect(self.show_message)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.textChanged.connect(self._on_text_changed)
@@ -102,7 +107,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.start_model_load)
 
     # -- construction -------------------------------------------------------------
-    def _build_widgets(self, capture_factory: Callable[[int], Any] | None) -> None:
+    def _build_widgets(self, capture_factory: Callable[[int], Any] | None,
+                       tongue_engine_factory: Callable[[], Any] | None = None) -> None:
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -129,7 +135,7 @@ class MainWindow(QMainWindow):
 
         self.entity_list = EntityList(self.controller)
         self.structured_view = StructuredView(self.controller)
-        self.tongue_panel = TonguePanel(self.pool, capture_factory=capture_factory)
+        self.tongue_panel = TonguePanel(self.pool, capture_factory=capture_factory, engine_factory=tongue_engine_factory)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("sideTabs")
         self.tabs.addTab(self.entity_list, t("实体"))
@@ -363,7 +369,7 @@ class MainWindow(QMainWindow):
             sha = self.db.add_photo(self.tongue_panel.photo_bytes)
             self.db.link_photo(rid, sha)
             if self.tongue_panel.analysis:
-                self.db.save_photo_analysis(sha, self.tongue_panel.analysis)
+                self.db.save_photo_analysis(sha, self.tongue_panel.analysis, self.tongue_panel.model_version)
         self.db.clear_draft(key_before)
         self.db.clear_draft(rid)
         self._saved_text = rec.text
@@ -403,9 +409,37 @@ class MainWindow(QMainWindow):
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen_record_id:
             self.open_record(dlg.chosen_record_id)
 
+    # -- tongue photo ----------------------------------------------------------------
+    def _on_entities_changed(self) -> None:
+        """The photo is compared with the record's current TONGUE/COATING entities."""
+        self.tongue_panel.set_record(list(self.controller.state.entities), self.editor.text())
+
+    def insert_tongue_text(self, snippet: str) -> bool:
+        """Insert the photo's suggested description into the editor as an ordinary edit.
+
+        Goes through the editor's document like typing: the editor's undo (Ctrl+Z) removes it,
+        entities after it shift and the record is marked changed. Placed at the cursor, else
+        after a 舌脉/舌象 heading, else at the end (:func:`tcm_desktop.tongue.text.insertion`).
+        """
+        text = self.editor.text()
+        omap = OffsetMap(text)
+        cur = self.editor.textCursor()
+        at = None if cur.hasSelection() else omap.to_py(cur.position())
+        pos, piece = insertion(text, at, snippet)
+        if not piece:
+            return False
+        c = QTextCursor(self.editor.document())
+        c.setPosition(omap.to_qt(pos))
+        c.insertText(piece)
+        self.editor.setTextCursor(c)
+        self.editor.setFocus()
+        self.show_message(t("已插入舌象描述（Ctrl+Z 撤销）；重新分析后会与照片核对"))
+        return True
+
     # -- drafts -----------------------------------------------------------------
     def _on_text_changed(self) -> None:
         self._draft_dirty = True
+        self.tongue_panel.set_record_text(self.editor.text())
         self._update_title()
 
     def autosave(self) -> bool:
@@ -452,7 +486,7 @@ class MainWindow(QMainWindow):
             out = write_report(path, rec, clinic=str(self.settings.value("user/clinic", "")),
                                patient={"name": name} if name else None,
                                doctor=str(self.settings.value("user/doctor", "")), photo_path=photo,
-                               tongue=self.tongue_panel.analysis)
+                               tongue=report_fields(rec.tongue) if rec.tongue else None)
         except Exception as exc:  # noqa: BLE001 - a failed export is reported, the record is untouched
             self.show_error(t("导出失败：") + str(exc))
             return None

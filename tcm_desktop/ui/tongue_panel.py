@@ -1,21 +1,45 @@
-"""Tongue photo panel: load (dialog, drag and drop, paste) or capture from a camera; shows the analysis state.
+"""Tongue photo panel: load (dialog, drag and drop, paste) or capture from a camera, analyse, relate to the record.
 
 Why the camera runs on its own thread: ``VideoCapture.read`` blocks for a
 frame period (or seconds when a driver hangs); the preview must never freeze
 the editor. Frames arrive as ``QImage`` through a queued signal. When no
 camera answers, the panel says so in words instead of showing a black box.
-The tongue analysis engine is not part of this release, so the panel has an
-explicit "no analysis yet" state rather than an empty area.
+
+Every photo set here (file, drop, paste, capture, a reopened record) is
+analysed by the tongue engine (:mod:`tcm_desktop.tongue`) on a worker thread
+(:class:`~.workers.TongueWorker`). Each photo gets a new *generation* number;
+a result whose generation is not the current one belongs to a replaced photo
+and is dropped, so a slow earlier analysis can never overwrite a newer one.
+The panel is thin: decoding, the mask outline, the suggested record text, the
+comparison with the record's TONGUE/COATING entities and the insertion point
+all come from the core; the panel only draws them. A missing or broken tongue
+model is said in the panel; the photo is still kept with the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence, QPixmap, QShortcut
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QMimeData, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,10 +51,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .i18n import t
-from .workers import CameraWorker, WorkerPool
+from ..tongue.text import mentions_tongue, with_record
+from .i18n import language, t
+from .workers import CameraWorker, TongueWorker, WorkerPool
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp)"
+ATTRIBUTES = ("body_colour", "coating_colour", "fissure", "tooth_marks")
+OUTLINE_COLOUR = QColor("#00e676")
+VEIL_COLOUR = QColor(0, 0, 0, 110)  # dims what is not tongue; the tongue itself keeps its true colours
+
+STYLE_INFO = "QLabel#tongueAnalysis { background: #eef3f8; border: 1px solid #c5d3e0; padding: 6px; }"
+STYLE_OK = "QLabel#tongueAnalysis { background: #e8f5e9; border: 1px solid #a5d6a7; padding: 6px; font-weight: bold; }"
+STYLE_WARN = "QLabel#tongueAnalysis { background: #fff3cd; color: #6d4c00; border: 1px solid #f0c36d; padding: 6px; }"
+STYLE_FLAGS = "QLabel#tongueFlags { background: #fff3cd; color: #7a3e00; border: 1px solid #f0a040; padding: 6px; }"
+STYLE_AGREE = "QLabel#tongueFlags { background: #f1f8e9; color: #33691e; border: 1px solid #c5e1a5; padding: 6px; }"
+STYLE_SUGGEST = "QLabel#tongueSuggestion { background: #f5f5f5; border: 1px solid #ddd; padding: 6px; }"
+
+
+class StatusLabel(QLabel):
+    """A wrapped label that takes no room while it has nothing to say."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setVisible(bool(text))
 
 
 def image_to_png(img: QImage) -> bytes:
@@ -40,19 +83,108 @@ def image_to_png(img: QImage) -> bytes:
     return bytes(buf.data().data())
 
 
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """H x W x 3 uint8 RGB -> an independent QImage."""
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def outline_width(img: QImage) -> float:
+    return max(2.0, max(img.width(), img.height()) / 150.0)
+
+
+def draw_outline(photo: QImage, polygons: Iterable[np.ndarray]) -> QImage:
+    """The photo with the segmented tongue outlined and the rest dimmed (polygons in photo pixels).
+
+    The tongue's own pixels are left untouched: the doctor judges its colours on the photo.
+    """
+    path = QPainterPath()
+    for poly in polygons:
+        path.addPolygon(QPolygonF([QPointF(float(x) + 0.5, float(y) + 0.5) for x, y in poly]))
+        path.closeSubpath()
+    out = photo.convertToFormat(QImage.Format.Format_ARGB32)
+    if path.isEmpty():
+        return out
+    veil = QPainterPath()
+    veil.addRect(0, 0, out.width(), out.height())
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.fillPath(veil.subtracted(path), VEIL_COLOUR)
+    p.strokePath(path, QPen(OUTLINE_COLOUR, outline_width(out)))
+    p.end()
+    return out
+
+
+def attribute_name(attr: str) -> str:
+    names = {"body_colour": t("舌色"), "coating_colour": t("苔色"), "fissure": t("裂纹"), "tooth_marks": t("齿痕"),
+             "thickness": t("苔质厚薄"), "greasiness": t("腻苔"), "moisture": t("润燥")}
+    return names.get(attr, attr)
+
+
+def value_name(attr: str, value: str) -> str:
+    names = {
+        "body_colour": {"light": t("淡"), "regular": t("淡红"), "dark": t("偏暗/红")},
+        "coating_colour": {"white": t("白"), "light_yellow": t("淡黄"), "yellow": t("黄")},
+        "fissure": {"none": t("无裂纹"), "light": t("有裂纹"), "severe": t("裂纹明显")},
+        "tooth_marks": {"none": t("无齿痕"), "light": t("边有齿痕"), "severe": t("齿痕明显")},
+    }
+    return names.get(attr, {}).get(value, value)
+
+
+def refusal_text(result: dict) -> str:
+    """Why the engine refused the photo, in the UI language (the engine's own words as a fallback)."""
+    reasons = {
+        "no_tongue": t("照片中未找到舌头。请拍摄伸出的舌面。"),
+        "too_small": t("舌头在画面中太小：请靠近一些，让舌面占满更多画面。"),
+        "over_exposed": t("照片过曝：舌面发白，请减弱光线或关闭闪光灯。"),
+        "under_exposed": t("照片过暗：请增加光线。"),
+        "blurred": t("照片模糊：请保持相机稳定并对焦舌面。"),
+        "grayscale": t("黑白照片无法判断舌色和苔色，请使用彩色照片。"),
+        "unreadable": t("无法读取该图片："),
+        "failed": t("分析失败："),
+    }
+    reason = result.get("reason")
+    text = reasons.get(reason or "", "")
+    if reason in ("unreadable", "failed") or not text:
+        text += str(result.get("message") or "")
+    return text
+
+
 class TonguePanel(QWidget):
-    """Photo + camera + analysis state. ``photo_bytes`` is what the main window stores with the record."""
+    """Photo + camera + tongue analysis. ``photo_bytes`` and ``analysis`` are what the main window stores.
+
+    ``analysis`` is the engine's result with the record relation added (``disagreements`` and
+    ``suggested_text``, as ``tcm-desktop structure --image`` writes them); None until a result exists.
+    ``engine_factory`` returns the tongue engine (default: the shipped model, loaded once on a worker
+    thread); tests inject their own.
+    """
 
     photoChanged = Signal()
+    analysisChanged = Signal()  # a new result (or none) is shown
+    insertTextRequested = Signal(str)  # the doctor asked to put the suggested text into the record
 
     def __init__(self, pool: WorkerPool, parent: QWidget | None = None,
-                 capture_factory: Callable[[int], Any] | None = None) -> None:
+                 capture_factory: Callable[[int], Any] | None = None,
+                 engine_factory: Callable[[], Any] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tonguePanel")
         self.pool = pool
         self.capture_factory = capture_factory
+        self.engine_factory = engine_factory
         self.photo_bytes: bytes | None = None
         self.analysis: dict[str, Any] | None = None
+        self.result: dict[str, Any] | None = None  # the engine's result alone
+        self.model_version = ""  # the tongue model that produced ``result``
+        self.photo_image: QImage | None = None  # the photo as analysed (orientation applied)
+        self.overlay_image: QImage | None = None  # the photo with the tongue outline
+        self.mask: np.ndarray | None = None  # bool, the size of photo_image
+        self.model_error: str | None = None
+        self.state = "empty"  # empty | analysing | done | unavailable | failed
+        self._generation = 0
+        self._tongue_worker: TongueWorker | None = None
+        self._entities: list[Any] = []
+        self._record_text = ""
         self._camera: CameraWorker | None = None
         self._last_frame: QImage | None = None
         self.setAcceptDrops(True)
@@ -60,9 +192,10 @@ class TonguePanel(QWidget):
         self.image = QLabel(t("拖入、粘贴或选择一张舌象照片"))
         self.image.setObjectName("tongueImage")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(280, 210)
+        self.image.setMinimumSize(240, 180)
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image.setStyleSheet("QLabel#tongueImage { border: 2px dashed #9aa5b1; color: #666; background: #fafafa; }")
+        self.image.installEventFilter(self)
 
         self.load_btn = QPushButton(t("选择照片…"))
         self.paste_btn = QPushButton(t("粘贴"))
@@ -89,13 +222,33 @@ class TonguePanel(QWidget):
         row2.addWidget(self.camera_btn)
         row2.addWidget(self.capture_btn)
 
-        self.camera_status = QLabel("")
+        self.camera_status = StatusLabel()
         self.camera_status.setObjectName("cameraStatus")
         self.camera_status.setWordWrap(True)
+        self.camera_status.setText("")
         self.analysis_label = QLabel()
         self.analysis_label.setObjectName("tongueAnalysis")
         self.analysis_label.setWordWrap(True)
-        self.analysis_label.setStyleSheet("QLabel { background: #fff8e1; border: 1px solid #f0d48a; padding: 6px; }")
+        self.findings = QLabel()
+        self.findings.setObjectName("tongueFindings")
+        self.findings.setTextFormat(Qt.TextFormat.RichText)
+        self.findings.setWordWrap(True)
+        self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.flags = QLabel()
+        self.flags.setObjectName("tongueFlags")
+        self.flags.setTextFormat(Qt.TextFormat.RichText)
+        self.flags.setWordWrap(True)
+        self.suggestion = QLabel()
+        self.suggestion.setObjectName("tongueSuggestion")
+        self.suggestion.setWordWrap(True)
+        self.suggestion.setStyleSheet(STYLE_SUGGEST)
+        self.insert_btn = QPushButton(t("插入病历"))
+        self.insert_btn.setObjectName("insertTongueText")
+        self.insert_btn.setToolTip(t("在光标处（或舌脉一栏、病历末尾）插入建议的舌象描述"))
+        self.insert_btn.clicked.connect(self.request_insert)
+        row3 = QHBoxLayout()
+        row3.addWidget(self.suggestion, 1)
+        row3.addWidget(self.insert_btn, 0, Qt.AlignmentFlag.AlignVCenter)
 
         lay = QVBoxLayout(self)
         lay.addWidget(self.image, 1)
@@ -103,13 +256,20 @@ class TonguePanel(QWidget):
         lay.addLayout(row2)
         lay.addWidget(self.camera_status)
         lay.addWidget(self.analysis_label)
+        lay.addWidget(self.findings)
+        lay.addWidget(self.flags)
+        lay.addLayout(row3)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._update_analysis()
+        self._render()
 
     # -- photo ------------------------------------------------------------------
-    def set_photo(self, data: bytes | None, analysis: dict[str, Any] | None = None) -> bool:
-        """Show a photo (encoded bytes); False when the bytes are not an image."""
+    def set_photo(self, data: bytes | None, analysis: dict[str, Any] | None = None, name: str | None = None) -> bool:
+        """Show a photo (encoded bytes) and analyse it; False when the bytes are not an image.
+
+        ``analysis`` (e.g. stored with a reopened record) is shown until the fresh analysis arrives,
+        and stays when the tongue model is unavailable.
+        """
         if data is None:
             self.clear_photo()
             return True
@@ -118,41 +278,239 @@ class TonguePanel(QWidget):
             self.camera_status.setText(t("无法读取该图片"))
             return False
         self.photo_bytes = data
-        self.analysis = analysis
-        self._show(img)
-        self._update_analysis()
+        self.photo_image = img
+        self.overlay_image = None
+        self.mask = None
+        self.result = dict(analysis) if analysis else None
+        self._start_analysis(data, name or hashlib.sha256(data).hexdigest()[:12])
+        self._update_relation()
+        self._show_photo()
+        self._render()
         self.photoChanged.emit()
+        self.analysisChanged.emit()
         return True
 
     def clear_photo(self) -> None:
+        self._supersede()
         self.photo_bytes = None
         self.analysis = None
+        self.result = None
+        self.photo_image = None
+        self.overlay_image = None
+        self.mask = None
+        self.model_error = None
+        self.state = "empty"
         self.image.setPixmap(QPixmap())
         self.image.setText(t("拖入、粘贴或选择一张舌象照片"))
-        self._update_analysis()
+        self._render()
         self.photoChanged.emit()
+        self.analysisChanged.emit()
+
+    def displayed_image(self) -> QImage | None:
+        """The full-size image the panel shows: the photo with the outline once analysed."""
+        return self.overlay_image if self.overlay_image is not None else self.photo_image
 
     def _show(self, img: QImage) -> None:
+        size = self.image.contentsRect().size()
         pm = QPixmap.fromImage(img)
-        self.image.setPixmap(pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                       Qt.TransformationMode.SmoothTransformation))
+        self.image.setPixmap(pm.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
-    def _update_analysis(self) -> None:
+    def _show_photo(self) -> None:
+        img = self.displayed_image()
+        if img is not None and self._camera is None:
+            self._show(img)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.image and event.type() == QEvent.Type.Resize:
+            self._show_photo()
+        return super().eventFilter(watched, event)
+
+    # -- analysis ---------------------------------------------------------------
+    @property
+    def analysing(self) -> bool:
+        return self.state == "analysing"
+
+    def _factory(self) -> Callable[[], Any] | None:
+        if self.engine_factory is not None:
+            return self.engine_factory
+        from ..tongue.engine import get_engine, model_available
+
+        return get_engine if model_available() else None
+
+    def _supersede(self) -> None:
+        """Forget the running analysis: its result, if it still comes, is for an older photo."""
+        self._generation += 1
+        if self._tongue_worker is not None:
+            self._tongue_worker.cancel()
+            self._tongue_worker = None
+
+    def _start_analysis(self, data: bytes, image_id: str) -> None:
+        self._supersede()
+        factory = self._factory()
+        if factory is None:
+            self.state = "unavailable"
+            self.model_error = None
+            return
+        w = TongueWorker(factory, data, self._generation, image_id)
+        w.result.connect(self._on_tongue_result)
+        self._tongue_worker = w
+        self.state = "analysing"
+        self.model_error = None
+        self.pool.start(w)
+
+    def _on_tongue_result(self, outcome: dict[str, Any]) -> None:
+        if outcome.get("generation") != self._generation or self.photo_bytes is None:
+            return  # an older photo's result: a newer photo has replaced it
+        self._tongue_worker = None
+        if outcome.get("error"):
+            self.state = "failed"
+            self.model_error = str(outcome["error"])
+            self._render()
+            return
+        a = outcome.get("analysis")
+        if a is None:
+            return
+        self.result = a.result
+        self.model_version = str(outcome.get("model_version", ""))
+        self.mask = a.mask
+        if a.rgb is not None:
+            self.photo_image = rgb_to_qimage(a.rgb)
+        # the outline goes with findings only: a refused photo's "tongue" may be a guess (e.g. a blank wall)
+        ok = bool(a.result.get("ok")) and self.photo_image is not None
+        self.overlay_image = draw_outline(self.photo_image, a.outline()) if ok else None
+        self.state = "done"
+        self._update_relation()
+        self._show_photo()
+        self._render()
+        self.analysisChanged.emit()
+
+    # -- the record ---------------------------------------------------------------
+    def set_record(self, entities: Iterable[Any], text: str | None = None) -> None:
+        """The record's current entities (and text): the photo is compared with its TONGUE/COATING entities."""
+        self._entities = list(entities)
+        if text is not None:
+            self._record_text = text
+        self._update_relation()
+        self._render()
+
+    def set_record_text(self, text: str) -> None:
+        """The record text changed (typing): only whether the suggestion is already in it can change."""
+        if text != self._record_text:
+            self._record_text = text
+            self._render_suggestion()
+
+    @property
+    def disagreements(self) -> list[str]:
+        return list((self.analysis or {}).get("disagreements") or [])
+
+    @property
+    def suggested_text(self) -> str:
+        return str((self.analysis or {}).get("suggested_text") or "")
+
+    def _update_relation(self) -> None:
+        self.analysis = with_record(self.result, self._entities) if self.result else None
+
+    def request_insert(self) -> None:
+        if self.suggested_text:
+            self.insertTextRequested.emit(self.suggested_text)
+
+    # -- display ------------------------------------------------------------------
+    def _set_status(self, text: str, style: str) -> None:
+        self.analysis_label.setText(text)
+        self.analysis_label.setStyleSheet(style)
+
+    def _render(self) -> None:
+        res = self.result
         if self.photo_bytes is None:
-            self.analysis_label.setText(t("舌象分析：尚无照片"))
-        elif not self.analysis:
-            self.analysis_label.setText(t("舌象分析：尚未分析（舌象分析模块将在后续版本提供）"))
+            self._set_status(t("舌象分析：尚无照片"), STYLE_INFO)
+        elif self.state == "analysing":
+            self._set_status(t("舌象分析：正在分析…"), STYLE_INFO)
+        elif self.state == "unavailable" and not res:
+            self._set_status(t("舌象分析不可用：未安装舌象模型（models/tongue）。照片仍会随病历保存。"), STYLE_WARN)
+        elif self.state == "failed" and not res:
+            self._set_status(t("舌象分析不可用：舌象模型无法加载。照片仍会随病历保存。") + f"\n{self.model_error}", STYLE_WARN)
+        elif res and not res.get("ok"):
+            self._set_status(t("照片未通过质量检查，未给出舌象结果：") + "\n" + refusal_text(res), STYLE_WARN)
+        elif res:
+            note = ""
+            if self.state in ("unavailable", "failed"):
+                note = "\n" + t("（保存的分析结果；舌象模型当前不可用）")
+            self._set_status(t("舌象分析结果") + note, STYLE_OK)
         else:
-            lines = [f"{k}：{v}" for k, v in self.analysis.items()]
-            self.analysis_label.setText(t("舌象分析：") + "；".join(lines))
+            self._set_status(t("舌象分析：尚未分析"), STYLE_INFO)
+        self._render_findings()
+        self._render_flags()
+        self._render_suggestion()
 
+    def _render_findings(self) -> None:
+        res = self.result
+        if not res or not res.get("ok"):
+            self.findings.clear()
+            self.findings.hide()
+            return
+        en = language() == "en"
+        grey = "color:#777;"
+        rows = []
+        for attr in ATTRIBUTES:
+            a = (res.get("attributes") or {}).get(attr)
+            if not a:
+                continue
+            value = str(a.get("value"))
+            label = escape(attribute_name(attr))
+            if not en:
+                label += f" <span style='{grey}'>{escape(attr.replace('_', ' '))}</span>"
+            val = f"<b>{escape(value_name(attr, value))}</b>"
+            if not en:
+                val += f" <span style='{grey}'>{escape(value)}</span>"
+            rows.append(f"<tr><td>{label}</td><td>{val}</td><td align='right'>{float(a.get('score', 0)):.2f}</td></tr>")
+        for attr in res.get("not_assessed") or []:
+            label = escape(attribute_name(attr))
+            if not en:
+                label += f" <span style='{grey}'>{escape(attr)}</span>"
+            rows.append(f"<tr><td>{label}</td><td colspan='2' style='{grey}'>{escape(t('未评估'))}"
+                        f"{'' if en else ' not assessed'}</td></tr>")
+        head = (f"<tr><th align='left'>{escape(t('项目'))}</th><th align='left'>{escape(t('照片所见'))}</th>"
+                f"<th align='right'>{escape(t('置信度'))}</th></tr>")
+        self.findings.setText(f"<table cellspacing='0' cellpadding='3' width='100%'>{head}{''.join(rows)}</table>")
+        self.findings.show()
+
+    def _render_flags(self) -> None:
+        res = self.result
+        if not res or not res.get("ok") or not mentions_tongue(self._entities):
+            self.flags.clear()
+            self.flags.hide()
+            return
+        flags = self.disagreements
+        if flags:
+            items = "".join(f"<li>{escape(f)}</li>" for f in flags)
+            self.flags.setText(f"<b>⚠ {escape(t('照片所见与病历描述不一致：'))}</b><ul style='margin:2px 0 0 -20px'>{items}</ul>")
+            self.flags.setStyleSheet(STYLE_FLAGS)
+        else:
+            self.flags.setText(escape(t("✓ 未发现照片与病历舌象描述不一致之处")))
+            self.flags.setStyleSheet(STYLE_AGREE)
+        self.flags.show()
+
+    def _render_suggestion(self) -> None:
+        text = self.suggested_text
+        if not text or mentions_tongue(self._entities):
+            self.suggestion.hide()
+            self.insert_btn.hide()
+            return
+        inserted = text in self._record_text
+        self.suggestion.setText(t("病历中没有舌象描述。建议：") + text)
+        self.insert_btn.setText(t("已插入") if inserted else t("插入病历"))
+        self.insert_btn.setEnabled(not inserted)
+        self.suggestion.show()
+        self.insert_btn.show()
+
+    # -- sources ------------------------------------------------------------------
     def load_file(self, path: str | Path) -> bool:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             self.camera_status.setText(str(exc))
             return False
-        return self.set_photo(data)
+        return self.set_photo(data, name=Path(path).stem)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, t("选择舌象照片"), "", IMAGE_FILTER)
@@ -227,14 +585,14 @@ class TonguePanel(QWidget):
         self.camera_btn.setText(t("打开摄像头"))
         self.device.setEnabled(True)
         if self.photo_bytes is not None:
-            self.set_photo(self.photo_bytes, self.analysis)
+            self._show_photo()  # the record's photo (and its outline) again; no new analysis
         elif self._last_frame is None:
             self.image.setPixmap(QPixmap())
             self.image.setText(t("拖入、粘贴或选择一张舌象照片"))
         self._last_frame = None
 
     def capture(self) -> bool:
-        """Keep the current preview frame as the record's photo and stop the camera."""
+        """Keep the current preview frame as the record's photo (analysed like any photo) and stop the camera."""
         if self._last_frame is None:
             return False
         data = image_to_png(self._last_frame)

@@ -1,4 +1,4 @@
-"""Background work for the GUI: model loading, analysis, batch import, camera frames.
+"""Background work for the GUI: model loading, analysis, tongue photos, batch import, camera frames.
 
 Why: the model load and inference take from a fraction of a second to many
 seconds; on the GUI thread they would freeze the window. Each job is a
@@ -92,6 +92,36 @@ class AnalyseWorker(Worker):
         rec = self.engine.structure(self.text, self.record_id)
         self.progress.emit(1, 1)
         return rec
+
+
+class TongueWorker(Worker):
+    """Analyses one tongue photo (encoded bytes) off the GUI thread.
+
+    ``factory`` returns the tongue engine (loading it on first use, here on the worker thread).
+    The result is a dict ``{"generation", "analysis", "error"}``: ``analysis`` is the core's
+    :class:`~tcm_desktop.tongue.engine.TongueAnalysis` (None on error), ``error`` says why the
+    model could not be used, ``model_version`` names the model that ran. ``generation`` is the caller's photo counter, so a result for a
+    photo that has since been replaced can be recognised and dropped.
+    """
+
+    def __init__(self, factory: Callable[[], Any], data: bytes, generation: int, image_id: str = "photo") -> None:
+        super().__init__()
+        self.factory, self.data, self.generation, self.image_id = factory, data, generation, image_id
+
+    def work(self) -> dict[str, Any]:
+        try:
+            engine = self.factory()
+        except Exception as exc:  # noqa: BLE001 - a missing/corrupt model is a message, not a crash
+            return {"generation": self.generation, "analysis": None, "error": str(exc) or type(exc).__name__}
+        if self.cancelled:
+            return {"generation": self.generation, "analysis": None, "error": None}
+        try:
+            analysis = engine.analyse_bytes(self.data, self.image_id)
+        except Exception as exc:  # noqa: BLE001 - e.g. the model session fails at run time
+            traceback.print_exc()
+            return {"generation": self.generation, "analysis": None, "error": str(exc) or type(exc).__name__}
+        version = str(getattr(engine, "meta", {}).get("version", ""))
+        return {"generation": self.generation, "analysis": analysis, "error": None, "model_version": version}
 
 
 def read_batch_folder(folder: Path) -> list[tuple[str, str]]:

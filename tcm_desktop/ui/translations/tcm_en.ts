@@ -8,12 +8,20 @@
         <translation>Alt+key changes the category</translation>
     </message>
     <message>
+        <source>✓ 未发现照片与病历舌象描述不一致之处</source>
+        <translation>✓ The photo agrees with the record's tongue description (no disagreement found)</translation>
+    </message>
+    <message>
         <source>中医病历结构化</source>
         <translation>TCM Record Structurer</translation>
     </message>
     <message>
         <source>保存</source>
         <translation>Save</translation>
+    </message>
+    <message>
+        <source>偏暗/红</source>
+        <translation>dark/red</translation>
     </message>
     <message>
         <source>全部确认</source>
@@ -94,6 +102,10 @@
     <message>
         <source>否定</source>
         <translation>Absent</translation>
+    </message>
+    <message>
+        <source>在光标处（或舌脉一栏、病历末尾）插入建议的舌象描述</source>
+        <translation>Insert the suggested tongue description at the cursor (or after the tongue/pulse heading, or at the end of the record)</translation>
     </message>
     <message>
         <source>在此输入或粘贴病历，按 Ctrl+Enter 分析</source>
@@ -196,6 +208,14 @@
         <translation>Photo taken</translation>
     </message>
     <message>
+        <source>已插入</source>
+        <translation>Inserted</translation>
+    </message>
+    <message>
+        <source>已插入舌象描述（Ctrl+Z 撤销）；重新分析后会与照片核对</source>
+        <translation>Tongue description inserted (Ctrl+Z undoes it); analyse the record again to check it against the photo</translation>
+    </message>
+    <message>
         <source>已确认</source>
         <translation>accepted</translation>
     </message>
@@ -238,6 +258,10 @@
     <message>
         <source>拖入、粘贴或选择一张舌象照片</source>
         <translation>Drop, paste or choose a tongue photo</translation>
+    </message>
+    <message>
+        <source>插入病历</source>
+        <translation>Insert into record</translation>
     </message>
     <message>
         <source>搜索病历全文，如：胃脘胀痛、柴胡</source>
@@ -288,6 +312,18 @@
         <translation>Cannot read this image</translation>
     </message>
     <message>
+        <source>无法读取该图片：</source>
+        <translation>Cannot read the image: </translation>
+    </message>
+    <message>
+        <source>无裂纹</source>
+        <translation>no fissures</translation>
+    </message>
+    <message>
+        <source>无齿痕</source>
+        <translation>no tooth marks</translation>
+    </message>
+    <message>
         <source>更改类别</source>
         <translation>Change category</translation>
     </message>
@@ -296,12 +332,20 @@
         <translation>Updated</translation>
     </message>
     <message>
+        <source>有裂纹</source>
+        <translation>fissured</translation>
+    </message>
+    <message>
         <source>未审核</source>
         <translation>unreviewed</translation>
     </message>
     <message>
         <source>未检测到可用的摄像头，请检查连接或选择其他设备。</source>
         <translation>No working camera found; check the connection or choose another device.</translation>
+    </message>
+    <message>
+        <source>未评估</source>
+        <translation>not assessed</translation>
     </message>
     <message>
         <source>标题</source>
@@ -344,8 +388,52 @@
         <translation>Browse…</translation>
     </message>
     <message>
+        <source>润燥</source>
+        <translation>Moisture</translation>
+    </message>
+    <message>
+        <source>淡</source>
+        <translation>pale</translation>
+    </message>
+    <message>
+        <source>淡红</source>
+        <translation>pale red (normal)</translation>
+    </message>
+    <message>
+        <source>淡黄</source>
+        <translation>light yellow</translation>
+    </message>
+    <message>
         <source>添加实体</source>
         <translation>Add entity</translation>
+    </message>
+    <message>
+        <source>照片中未找到舌头。请拍摄伸出的舌面。</source>
+        <translation>No tongue found in the photo. Photograph the extended tongue.</translation>
+    </message>
+    <message>
+        <source>照片所见</source>
+        <translation>Photo shows</translation>
+    </message>
+    <message>
+        <source>照片所见与病历描述不一致：</source>
+        <translation>The photo disagrees with the record:</translation>
+    </message>
+    <message>
+        <source>照片未通过质量检查，未给出舌象结果：</source>
+        <translation>The photo did not pass the quality check; no tongue findings:</translation>
+    </message>
+    <message>
+        <source>照片模糊：请保持相机稳定并对焦舌面。</source>
+        <translation>The photo is blurred: hold the camera still and focus on the tongue.</translation>
+    </message>
+    <message>
+        <source>照片过暗：请增加光线。</source>
+        <translation>The photo is under-exposed: add light.</translation>
+    </message>
+    <message>
+        <source>照片过曝：舌面发白，请减弱光线或关闭闪光灯。</source>
+        <translation>The photo is over-exposed: the tongue is washed out; reduce the light or switch off the flash.</translation>
     </message>
     <message>
         <source>版本</source>
@@ -362,6 +450,14 @@
     <message>
         <source>界面语言将在重新启动后生效</source>
         <translation>The language change takes effect after a restart</translation>
+    </message>
+    <message>
+        <source>病历中没有舌象描述。建议：</source>
+        <translation>The record has no tongue description. Suggested: </translation>
+    </message>
+    <message>
+        <source>白</source>
+        <translation>white</translation>
     </message>
     <message>
         <source>确认</source>
@@ -400,24 +496,64 @@
         <translation>Score</translation>
     </message>
     <message>
+        <source>腻苔</source>
+        <translation>Greasiness</translation>
+    </message>
+    <message>
+        <source>舌头在画面中太小：请靠近一些，让舌面占满更多画面。</source>
+        <translation>The tongue is too small in the frame: move closer so it fills more of the picture.</translation>
+    </message>
+    <message>
+        <source>舌色</source>
+        <translation>Body colour</translation>
+    </message>
+    <message>
         <source>舌象</source>
         <translation>Tongue</translation>
     </message>
     <message>
-        <source>舌象分析：</source>
-        <translation>Tongue analysis: </translation>
+        <source>舌象分析不可用：未安装舌象模型（models/tongue）。照片仍会随病历保存。</source>
+        <translation>Tongue analysis unavailable: the tongue model (models/tongue) is not installed. The photo is still saved with the record.</translation>
+    </message>
+    <message>
+        <source>舌象分析不可用：舌象模型无法加载。照片仍会随病历保存。</source>
+        <translation>Tongue analysis unavailable: the tongue model cannot be loaded. The photo is still saved with the record.</translation>
+    </message>
+    <message>
+        <source>舌象分析结果</source>
+        <translation>Tongue analysis</translation>
     </message>
     <message>
         <source>舌象分析：尚无照片</source>
         <translation>Tongue analysis: no photo yet</translation>
     </message>
     <message>
-        <source>舌象分析：尚未分析（舌象分析模块将在后续版本提供）</source>
-        <translation>Tongue analysis: not analysed yet (the tongue analysis module comes in a later release)</translation>
+        <source>舌象分析：尚未分析</source>
+        <translation>Tongue analysis: not analysed yet</translation>
+    </message>
+    <message>
+        <source>舌象分析：正在分析…</source>
+        <translation>Tongue analysis: analysing…</translation>
+    </message>
+    <message>
+        <source>苔色</source>
+        <translation>Coating colour</translation>
+    </message>
+    <message>
+        <source>苔质厚薄</source>
+        <translation>Coating thickness</translation>
     </message>
     <message>
         <source>药名</source>
         <translation>Herb</translation>
+    </message>
+    <message>
+        <source>裂纹</source>
+        <translation>Fissures</translation>
+    </message>
+    <message>
+        <source>裂纹明显</source>
+        <translation>marked fissures</translation>
     </message>
     <message>
         <source>规范名</source>
@@ -456,6 +592,10 @@
         <translation>Adjust boundaries</translation>
     </message>
     <message>
+        <source>边有齿痕</source>
+        <translation>tooth-marked edges</translation>
+    </message>
+    <message>
         <source>选择文件夹</source>
         <translation>Choose folder</translation>
     </message>
@@ -474,6 +614,30 @@
     <message>
         <source>重做</source>
         <translation>Redo</translation>
+    </message>
+    <message>
+        <source>项目</source>
+        <translation>Item</translation>
+    </message>
+    <message>
+        <source>黄</source>
+        <translation>yellow</translation>
+    </message>
+    <message>
+        <source>黑白照片无法判断舌色和苔色，请使用彩色照片。</source>
+        <translation>Tongue and coating colours cannot be judged on a black-and-white photo; use a colour photo.</translation>
+    </message>
+    <message>
+        <source>齿痕</source>
+        <translation>Tooth marks</translation>
+    </message>
+    <message>
+        <source>齿痕明显</source>
+        <translation>marked tooth marks</translation>
+    </message>
+    <message>
+        <source>（保存的分析结果；舌象模型当前不可用）</source>
+        <translation>(saved analysis; the tongue model is not available now)</translation>
     </message>
 </context>
 </TS>
