@@ -2,7 +2,7 @@
 
     python -m tcm_desktop.training.ablate --corpus work_data/corpus \
         --runs runs/abl/full runs/abl/nolex runs/abl/nolstm runs/abl/distil runs/abl/mlm \
-        [--markdown OUT.md] [--json OUT.json]
+        [--markdown OUT.md] [--json OUT.json] [--cache DIR]
 
 Used for the ablations in the model card: the runs share data, seed and step
 budget and differ in one component (lexicon features, BiLSTM, distillation,
@@ -11,11 +11,15 @@ strict micro-F1 comes with a paired bootstrap 95% interval over test records,
 so a difference inside seed-and-sample noise reads as such. Rare-entity
 recall counts gold spans whose (text, label) occurs at most once in all train
 splits, the entities the paper's lexicon features are meant to carry.
+With ``--cache`` each run's test predictions are kept (keyed by its checkpoint's
+hash), so a run can be scored as soon as it finishes and the table rebuilt later
+without predicting again.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -80,6 +84,24 @@ def steps_of(run: Path) -> int | None:
     return last
 
 
+def cached_predictions(run: Path, sets: dict[str, list[dict]], cache: Path | None):
+    """Test predictions of one run per source, from ``cache`` when its checkpoint is unchanged; also the run's config."""
+    digest = hashlib.sha256((run / "model.pt").read_bytes()).hexdigest()
+    conf = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    f = cache / f"{run.name}.json" if cache else None
+    if f is not None and f.exists():
+        saved = json.loads(f.read_text(encoding="utf-8"))
+        if saved["model_sha256"] == digest and set(saved["pred"]) == set(sets):
+            return {k: [[tuple(s) for s in p] for p in v] for k, v in saved["pred"].items()}, saved["params"], conf
+    model, vocab, lexicon, conf = load_run(run)
+    pred = {name: predict(model, vocab, lexicon, [r["text"] for r in recs], model.cfg.max_len) for name, recs in sets.items()}
+    params = sum(p.numel() for p in model.parameters())
+    if f is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps({"model_sha256": digest, "params": params, "pred": pred}, ensure_ascii=False), encoding="utf-8")
+    return pred, params, conf
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, required=True)
@@ -87,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--cache", type=Path, help="keep each run's predictions here")
     args = ap.parse_args(argv)
     corpus = load_corpus(args.corpus, SOURCES)
     sets = {name: src[args.split] for name, src in corpus.items() if src[args.split]}
@@ -94,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict] = {}
     counts: dict[str, dict[str, np.ndarray]] = {}
     for run in args.runs:
-        model, vocab, lexicon, conf = load_run(run)
-        row = {"what": describe(conf), "params": sum(p.numel() for p in model.parameters()), "steps": steps_of(run), "f1": {}, "macro_f1": {}}
+        preds, params, conf = cached_predictions(run, sets, args.cache)
+        row = {"what": describe(conf), "params": params, "steps": steps_of(run), "f1": {}, "macro_f1": {}}
         counts[run.name] = {}
         rare_hit = rare_all = 0
         for name, recs in sets.items():
             labels = set(recs[0]["annotated"])
-            pred = predict(model, vocab, lexicon, [r["text"] for r in recs], model.cfg.max_len)
+            pred = preds[name]
             gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
             res = score(gold, pred, labels)
             row["f1"][name] = res["micro"]["f1"]
