@@ -7,6 +7,9 @@
         --budget 0.6 --finetune-minutes 4 --out runs/tongue/prune_rl_b60
     python -m tcm_desktop.training.tongue.rl_prune prune --run runs/tongue/main --method uniform_l1 --budget 0.6 ...
     python -m tcm_desktop.training.tongue.rl_prune prune --run runs/tongue/main --method taylor --budget 0.6 ...
+    # Gumbel-sigmoid channel gates (gates.py), a fixed number of fine-tuning steps instead of minutes
+    python -m tcm_desktop.training.tongue.rl_prune prune --run runs/tongue/main --method gumbel --budget 0.6 \
+        --gate-steps 300 --finetune-steps 180 --out runs/tongue/prune_gumbel_b60   # [--ratios runs/tongue/rl_b60.json]
     python -m tcm_desktop.training.tongue.rl_prune table --dirs runs/tongue/prune_* --out runs/tongue/pruning_table.md
 
 Prunable layers: the 15 MBConv expansion layers (hidden channels expand -> depthwise
@@ -34,11 +37,32 @@ unpruned model, on 150 validation images at 128 px. Within a layer channels
 are ranked by L1 norm. Candidates over budget by more than 10% are not
 evaluated (quality 0).
 
+Gradient reparameterisation (``--method gumbel``, module ``gates.py``; the
+paper's differentiable counterpart of the RL decision): dynamic channel
+grouping (each layer's hidden channels ranked by L1 norm, consecutive runs of 8
+= one group, so every decision is 8-aligned), one learnable logit per group,
+hard Gumbel-sigmoid gates (temperature annealed 1.0 -> 0.2) with a straight-
+through gradient, multiplying the hidden channels at the project conv's input
+(where a closed gate equals a removed channel). Loss = the fine-tuning task loss
+(mask BCE + Dice, 0.5 x attribute CE) + 0.5 x agreement with the unpruned model
++ 2 x relu(E[memory] / budget - 1) + 0.1 x relu(1 - E[memory] / budget), where
+E[memory] is ``memory_terms`` evaluated differentiably at the expected kept
+channels (equal to ``memory`` at hard gates). Only the logits are trained
+(Adam, ``--gate-steps``), the weights stay frozen, so every method gets the
+same weight training. Gates start all open, or at the RL's per-layer ratio
+(``--ratios``). Decision: keep the groups with a positive logit, close the
+lowest-logit groups while over budget, reopen the highest-logit closed groups
+that still fit; the removal sets are the closed groups' channels. The gate log
+is in ``result.json["gates"]`` and, per step with the final logits, ``gates.json``.
+
 Baselines at the same budget: uniform L1 magnitude (the same keep ratio in every
 layer, the largest that fits) and global first-order Taylor (|activation x
 gradient| per channel, normalised per layer, removed lowest-first in groups of
 8 until the budget fits). Every method is then fine-tuned for the same wall-
-clock time.
+clock time (``--finetune-minutes``; the first rows got 4 minutes = 135-218 steps
+under CPU contention) or the same number of steps (``--finetune-steps``);
+``result.json`` records the steps actually taken (``finetune_steps``), and the
+table shows them.
 """
 
 from __future__ import annotations
@@ -112,13 +136,20 @@ def profile(model: TongueNet, size: int) -> dict:
     return {"convs": convs, "params": params, "skips": int(sum(skip_numel)), "channels": chans, "size": size}
 
 
-def memory(prof: dict, keep: dict[int, float] | None = None) -> dict:
-    """Computed memory (bytes) when block i keeps the fraction keep[i] of its hidden channels."""
+def memory_terms(prof: dict, keep: dict | None = None) -> tuple:
+    """(parameters, activation elements) of the memory model. ``keep[i]`` may be a float or a
+    float64 torch scalar (gates.py: the same arithmetic, in the same order, so differentiable
+    and bit-identical to ``memory`` at the same keep fractions)."""
     keep = keep or {}
     k = lambda b: 1.0 if b is None else keep.get(b, 1.0)  # noqa: E731
     n_params = sum(n * k(b) for b, n in prof["params"])
     peak_conv = max(i * k(si) + o * k(so) for _, i, si, o, so in prof["convs"])
-    act = peak_conv + prof["skips"]
+    return n_params, peak_conv + prof["skips"]
+
+
+def memory(prof: dict, keep: dict[int, float] | None = None) -> dict:
+    """Computed memory (bytes) when block i keeps the fraction keep[i] of its hidden channels."""
+    n_params, act = memory_terms(prof, keep)
     return {"weights_bytes": int(4 * n_params), "activation_bytes": int(4 * act), "total_bytes": int(4 * (n_params + act)), "params": int(n_params)}
 
 
@@ -443,6 +474,11 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _ratios_counts(path: Path) -> dict[int, int]:
+    """Per-layer kept channels of an RL search result (``search --out``)."""
+    return {int(k): v for k, v in json.loads(path.read_text(encoding="utf-8"))["counts"].items()}
+
+
 def cmd_prune(args) -> int:
     from .evaluate import evaluate, torch_predictor
     from .export import check_parity, export_onnx, pick
@@ -456,27 +492,48 @@ def cmd_prune(args) -> int:
     base = memory(prof)["total_bytes"]
     budget = args.budget * base
     info: dict = {"method": args.method, "budget_frac": args.budget, "budget_bytes": int(budget)}
+    imp, gate_res = None, None
     if args.method == "none":
         counts = dict(prof["channels"])
     elif args.method == "uniform_l1":
         counts, r = uniform_counts(prof, budget)
         info["uniform_ratio"] = r
     elif args.method == "taylor":
-        counts = taylor_counts(prof, taylor_importance(model, c), budget)
+        imp = taylor_importance(model, c)
+        counts = taylor_counts(prof, imp, budget)
     elif args.method == "rl":
-        counts = {int(k): v for k, v in json.loads(args.ratios.read_text(encoding="utf-8"))["counts"].items()}
+        if args.ratios is None:
+            raise SystemExit("--method rl needs --ratios")
+        counts = _ratios_counts(args.ratios)
+    elif args.method == "gumbel":
+        from .gates import gumbel_search
+
+        prior = _ratios_counts(args.ratios) if args.ratios else None
+        gate_res = gumbel_search(model, c, args.budget, size, args.gate_steps, prior_counts=prior, batch=args.gate_batch, lr=args.gate_lr,
+                                 lam=args.gate_lambda, mu=args.gate_mu, distill=args.gate_distill, fill=not args.no_fill,
+                                 log=lambda s: print(s, flush=True))
+        counts, imp = gate_res["counts"], gate_res["importance"]
+        info["gates"] = gate_res["summary"]
     else:
         raise SystemExit(f"unknown method {args.method}")
-    imp = taylor_importance(model, c) if args.method == "taylor" else l1_importance(model)
+    if imp is None:
+        imp = l1_importance(model)
     comp = memory(prof, keep_fractions(prof, counts))
+    if args.method == "gumbel":
+        assert comp["total_bytes"] <= budget, (comp, budget)
     if args.method != "none":
         model = apply_pruning(model, removal_sets(imp, counts), size)
     check = memory(profile(model, size))
     assert abs(check["total_bytes"] - comp["total_bytes"]) <= 64, (check, comp)
     info.update({"counts": {str(k): v for k, v in counts.items()}, "computed_memory": comp})
-    if args.finetune_minutes > 0:
-        info["finetune"] = train_loop(model, c, sources=list(SOURCES), minutes=args.finetune_minutes, batch=16, lr=args.lr,
-                                      use_attr=True, seed=1, log=lambda s: print(s, flush=True))
+    if args.finetune_minutes or args.finetune_steps:
+        minutes = args.finetune_minutes if args.finetune_minutes else float("inf")
+        info["finetune"] = train_loop(model, c, sources=list(SOURCES), minutes=minutes, batch=16, lr=args.lr,
+                                      use_attr=True, seed=1, log=lambda s: print(s, flush=True), max_steps=args.finetune_steps)
+    else:
+        info["finetune"] = {"steps": 0, "seconds": 0.0}
+    info["finetune"]["limit"] = {"minutes": args.finetune_minutes, "steps": args.finetune_steps}
+    info["finetune_steps"] = info["finetune"]["steps"]
     model.eval()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model, args.out / "pruned.pt")
@@ -489,6 +546,8 @@ def cmd_prune(args) -> int:
     info["onnx_parity_max_abs_diff"] = check_parity(model, onnx_path, pick(c, "val", 6, 1))
     info["measured"] = measure_onnx(onnx_path, size)
     info["command"] = "python -m tcm_desktop.training.tongue.rl_prune " + " ".join(sys.argv[1:])
+    if gate_res is not None:
+        (args.out / "gates.json").write_text(json.dumps({k: gate_res[k] for k in ("summary", "history", "logits")}, indent=1), encoding="utf-8")
     (args.out / "result.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     print(json.dumps({k: v for k, v in info.items() if k not in ("eval_test",)}, indent=1))
     return 0
@@ -505,11 +564,12 @@ def cmd_table(args) -> int:
         att = r["eval_test"].get("attributes", {})
         rows.append((r["budget_frac"], r["method"], r["params"], r["macs"], r["computed_memory"]["total_bytes"],
                      r["measured"]["rss_peak_increase_bytes"], r["measured"]["latency_ms_median_1thread"],
-                     seg.get("mean_dice_over_sources", float("nan")), att.get("mean_macro_f1", float("nan")), Path(d).name))
-    lines = ["| budget (x unpruned) | method | params | MACs | computed memory (MiB) | measured ORT peak RSS increase (MiB) | latency (ms, 1 thread) | test Dice (mean of 3 sources) | test attribute macro-F1 (mean of 4) | run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda t: (-t[0], t[1])):
-        lines.append(f"| {r[0]:.2f} | {r[1]} | {r[2] / 1e6:.2f} M | {r[3] / 1e6:.0f} M | {r[4] / 2**20:.2f} | {r[5] / 2**20:.1f} | {r[6]:.1f} | {r[7]:.4f} | {r[8]:.4f} | {r[9]} |")
+                     seg.get("mean_dice_over_sources", float("nan")), att.get("mean_macro_f1", float("nan")), Path(d).name,
+                     r.get("finetune", {}).get("steps", 0)))
+    lines = ["| budget (x unpruned) | method | params | MACs | computed memory (MiB) | measured ORT peak RSS increase (MiB) | latency (ms, 1 thread) | test Dice (mean of 3 sources) | test attribute macro-F1 (mean of 4) | fine-tune steps | run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda t: (-t[0], t[1], t[9])):
+        lines.append(f"| {r[0]:.2f} | {r[1]} | {r[2] / 1e6:.2f} M | {r[3] / 1e6:.0f} M | {r[4] / 2**20:.2f} | {r[5] / 2**20:.1f} | {r[6]:.1f} | {r[7]:.4f} | {r[8]:.4f} | {r[10]} | {r[9]} |")
     txt = "\n".join(lines) + "\n"
     print(txt)
     if args.out:
@@ -543,10 +603,18 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("prune")
     p.add_argument("--run", type=Path, required=True)
-    p.add_argument("--method", choices=("none", "uniform_l1", "taylor", "rl"), required=True)
+    p.add_argument("--method", choices=("none", "uniform_l1", "taylor", "rl", "gumbel"), required=True)
     p.add_argument("--budget", type=float, default=1.0)
-    p.add_argument("--ratios", type=Path)
-    p.add_argument("--finetune-minutes", type=float, required=True, help="wall-clock fine-tuning budget")
+    p.add_argument("--ratios", type=Path, help="RL search result: the counts for --method rl; the optional prior for --method gumbel")
+    p.add_argument("--finetune-minutes", type=float, help="wall-clock fine-tuning budget (0 with no --finetune-steps: no fine-tuning)")
+    p.add_argument("--finetune-steps", type=int, help="fine-tune for exactly this many steps (also stops at --finetune-minutes if given)")
+    p.add_argument("--gate-steps", type=int, default=300, help="gumbel: gate-logit training steps")
+    p.add_argument("--gate-batch", type=int, default=16)
+    p.add_argument("--gate-lr", type=float, default=0.1, help="gumbel: Adam lr of the gate logits")
+    p.add_argument("--gate-lambda", type=float, default=2.0, help="gumbel: weight of relu(memory / budget - 1)")
+    p.add_argument("--gate-mu", type=float, default=0.1, help="gumbel: weight of relu(1 - memory / budget)")
+    p.add_argument("--gate-distill", type=float, default=0.5, help="gumbel: weight of agreement with the unpruned model")
+    p.add_argument("--no-fill", action="store_true", help="gumbel: do not reopen groups to fill the budget after the search")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("table")
@@ -556,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     rm.add_argument("--dirs", nargs="+", required=True)
     rm.add_argument("--size", type=int, default=160)
     args = ap.parse_args(argv)
+    if args.cmd == "prune" and args.finetune_minutes is None and args.finetune_steps is None:
+        ap.error("prune needs --finetune-minutes and/or --finetune-steps")
     return {"search": cmd_search, "prune": cmd_prune, "table": cmd_table, "remeasure": cmd_remeasure}[args.cmd](args)
 
 
