@@ -27,11 +27,23 @@ from pathlib import Path
 
 import numpy as np
 
+from ..lexicon import Lexicon
 from .export_ner import load_run
 from .metrics import score
 from .train_ner import SOURCES, load_corpus, predict
 
 RARE_MAX_TRAIN_COUNT = 1
+RARE_GROUPS = {"all": "rare recall (all tests)", "in_lexicon": "rare, in lexicon", "not_in_lexicon": "rare, not in lexicon",
+               "team": "rare recall (team test)"}
+
+
+def lexicon_words(runs: list[Path]) -> frozenset[str]:
+    """Every term of the first run's lexicon (all categories): the words lexicon features can mark."""
+    for run in runs:
+        if (run / "lexicon.json").exists():
+            lex = Lexicon.load(run / "lexicon.json")
+            return frozenset().union(*(lex.terms(c) for c in lex.categories))
+    return frozenset()
 
 
 def describe(conf: dict) -> str:
@@ -114,13 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     corpus = load_corpus(args.corpus, SOURCES)
     sets = {name: src[args.split] for name, src in corpus.items() if src[args.split]}
     train_counts = Counter((r["text"][e["start"]:e["end"]], e["label"]) for src in corpus.values() for r in src["train"] for e in r["entities"])
+    lexicon_terms = lexicon_words(args.runs)
     rows: dict[str, dict] = {}
     counts: dict[str, dict[str, np.ndarray]] = {}
     for run in args.runs:
         preds, params, conf = cached_predictions(run, sets, args.cache)
         row = {"what": describe(conf), "params": params, "steps": steps_of(run), "f1": {}, "macro_f1": {}}
         counts[run.name] = {}
-        rare_hit = rare_all = 0
+        rare = {k: [0, 0] for k in RARE_GROUPS}  # group -> [found, gold]
         for name, recs in sets.items():
             labels = set(recs[0]["annotated"])
             pred = preds[name]
@@ -133,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             counts[run.name][name] = record_counts(gs, ps)
             for r, g, p in zip(recs, gs, ps):
                 for s in g:
-                    if train_counts[(r["text"][s[0]:s[1]], s[2])] <= RARE_MAX_TRAIN_COUNT:
-                        rare_all += 1
-                        rare_hit += s in p
-        row["rare_recall"] = rare_hit / rare_all if rare_all else 0.0
-        row["rare_spans"] = rare_all
+                    surface = r["text"][s[0]:s[1]]
+                    if train_counts[(surface, s[2])] <= RARE_MAX_TRAIN_COUNT:
+                        for group in ("all", "in_lexicon" if surface in lexicon_terms else "not_in_lexicon") + (("team",) if name == "team" else ()):
+                            rare[group][0] += s in p
+                            rare[group][1] += 1
+        row["rare"] = rare
         rows[run.name] = row
         print(run.name, json.dumps(row, ensure_ascii=False), flush=True)
 
@@ -149,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             for n in names:
                 lo, hi = paired_delta_ci(counts[ref][n], counts[run][n])
                 row["delta_ci"][n] = [lo, hi]
-    lines = ["| run | what differs | params | steps | " + " | ".join(f"{n}" for n in names) + " | team macro-F1 | rare-entity recall |",
-             "|---|---|---:|---:|" + "---:|" * (len(names) + 2)]
+    lines = ["| run | what differs | params | steps | " + " | ".join(f"{n}" for n in names) + " | team macro-F1 | "
+             + " | ".join(RARE_GROUPS.values()) + " |",
+             "|---|---|---:|---:|" + "---:|" * (len(names) + 1 + len(RARE_GROUPS))]
     for run, r in rows.items():
         cells = []
         for n in names:
@@ -162,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(cell)
         team_macro = f"{100 * r['macro_f1']['team']:.2f}" if "team" in r["macro_f1"] else "–"
         lines.append(f"| {run} | {r['what']} | {r['params']:,} | {r['steps']} | " + " | ".join(cells)
-                     + f" | {team_macro} | {100 * r['rare_recall']:.1f} (of {r['rare_spans']}) |")
+                     + f" | {team_macro} | " + " | ".join(f"{100 * h / n:.1f} ({h}/{n})" if n else "–" for h, n in r["rare"].values()) + " |")
     lines += ["", f"Strict micro-F1 on each source's {args.split} split, scored on the categories it annotates. "
               f"In brackets: the change against `{ref}` and its paired bootstrap 95% interval (1,000 resamples of records). "
-              f"Rare-entity recall: gold spans whose text and label occur at most {RARE_MAX_TRAIN_COUNT} time(s) in all train splits, over all test sets. "
+              f"Rare-entity recall: share of the gold spans whose text and label occur at most {RARE_MAX_TRAIN_COUNT} time(s) in all train splits that are found exactly, "
+              "over all test sets, split by whether the span's text is a term of the model's lexicon (`lexicon.json` of the first run that has one), and on the team test set alone. "
               "Command: `python -m tcm_desktop.training.ablate --corpus work_data/corpus --runs "
               + " ".join(str(r) for r in args.runs) + "`."]
     md = "\n".join(lines) + "\n"
