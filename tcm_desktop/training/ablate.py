@@ -19,6 +19,7 @@ without predicting again.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import sys
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
               f"In brackets: the change against `{ref}` and its paired bootstrap 95% interval (1,000 resamples of records). "
               f"Rare-entity recall: share of the gold spans whose text and label occur at most {RARE_MAX_TRAIN_COUNT} time(s) in all train splits that are found exactly, "
               "over all test sets, split by whether the span's text is a term of the model's lexicon (`lexicon.json` of the first run that has one), and on the team test set alone. "
-              "Command: `python -m tcm_desktop.training.ablate --corpus work_data/corpus --runs "
+              f"Scored on {datetime.date.today().isoformat()} by `python -m tcm_desktop.training.ablate --corpus work_data/corpus --runs "
               + " ".join(str(r) for r in args.runs) + "`."]
     md = "\n".join(lines) + "\n"
     print(md)

@@ -6,7 +6,8 @@ Reads the evaluation JSON files written by ``tcm_desktop.training.evaluate``
 (``shipped_int8.json``, ``shipped_fp32.json``, ``unpruned_int8.json``,
 ``unpruned_fp32.json``) and the ablation table written by
 ``tcm_desktop.training.ablate`` (``ablations.md``), plus the prose in
-``docs/model_card_text.md``.
+``docs/model_card_text.md`` and the reading of the ablations in
+``docs/model_card_ablations.md`` (placed after their table).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def build(model: Path, eval_dir: Path, prose: Path) -> str:
                    "(torch-pruning) and a short fine-tune. Evaluated by `python -m tcm_desktop.training.evaluate` on each.")
     abl = eval_dir / "ablations.md"
     if abl.exists():
-        out += ["", "## Ablations (short equal budgets, torch FP32, test splits)", "", abl.read_text(encoding="utf-8")]
+        out += ["", "## Ablations and training recipes (equal step budgets, same data and seed, torch FP32, test splits)", "", abl.read_text(encoding="utf-8")]
+        reading = prose.with_name("model_card_ablations.md")
+        if reading.exists():
+            out += ["", reading.read_text(encoding="utf-8")]
     return "\n".join(out) + "\n"
 
 
