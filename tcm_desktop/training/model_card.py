@@ -58,6 +58,10 @@ def build(model: Path, eval_dir: Path, prose: Path) -> str:
     abl = eval_dir / "ablations.md"
     if abl.exists():
         out += ["", "## Ablations and training recipes (equal step budgets, same data and seed, torch FP32, test splits)", "", abl.read_text(encoding="utf-8")]
+        kd = eval_dir / "ablations_pruned_kd.md"
+        if kd.exists():
+            out += ["", "Distillation while fine-tuning the pruned model (FFN 384) from the unpruned student as teacher, against the "
+                    "shipped fine-tune without it (both 382 steps from the same pruned weights):", "", kd.read_text(encoding="utf-8")]
         reading = prose.with_name("model_card_ablations.md")
         if reading.exists():
             out += ["", reading.read_text(encoding="utf-8")]

@@ -188,9 +188,8 @@ def build() -> str:
               "Test Dice = mean over the three sources' test splits; attribute macro-F1 = mean over the four attributes (L1 test, as above; bootstrap 200 for these rows).",
               "The uniform L1, Taylor and RL rows were fine-tuned for 4 minutes of wall-clock time each, which gave 135-218 steps on the shared CPU; the Gumbel rows",
               "and the `prune_none_ft180` control (the unpruned model given the same extra training) were fine-tuned for a fixed 180 steps (the fine-tune steps column).",
-              "Memory and latency of the first rows were re-measured one model at a time on the idle machine after training",
-              "(`python -m tcm_desktop.training.tongue.rl_prune remeasure --dirs 'runs/tongue/prune_*'`); the Gumbel and control rows were measured while",
-              "other training shared the CPU, so their latency may read high.",
+              "Memory and latency of all rows were re-measured together, one model at a time on the idle machine after training, as the median of 7 fresh",
+              "processes per model (`python -m tcm_desktop.training.tongue.rl_prune remeasure --repeats 7 --dirs 'runs/tongue/prune_*'`).",
               "Commands: in each run's `result.json`; table by",
               "`python -m tcm_desktop.training.tongue.rl_prune table --dirs 'runs/tongue/prune_*' --out runs/tongue/pruning_table.md`.", "", table, ""]
         L += rl_summary()

@@ -585,7 +585,10 @@ def cmd_remeasure(args) -> int:
             continue
         r = json.loads(f.read_text(encoding="utf-8"))
         r["measured_during_training"] = r.get("measured_during_training", r["measured"])
-        r["measured"] = measure_onnx(Path(d) / "model.fp32.onnx", args.size)
+        runs = [measure_onnx(Path(d) / "model.fp32.onnx", args.size) for _ in range(args.repeats)]
+        # fresh-process RSS moves by several MiB from run to run: keep the median of each figure
+        r["measured"] = {k: float(np.median([m[k] for m in runs])) for k in runs[0]}
+        r["measured"]["repeats"] = args.repeats
         r["measured"]["command"] = "python -m tcm_desktop.training.tongue.rl_prune " + " ".join(sys.argv[1:])
         f.write_text(json.dumps(r, indent=1), encoding="utf-8")
         print(Path(d).name, json.dumps(r["measured"]))
@@ -623,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("remeasure")
     rm.add_argument("--dirs", nargs="+", required=True)
     rm.add_argument("--size", type=int, default=160)
+    rm.add_argument("--repeats", type=int, default=5, help="fresh processes per model; the median is kept")
     args = ap.parse_args(argv)
     if args.cmd == "prune" and args.finetune_minutes is None and args.finetune_steps is None:
         ap.error("prune needs --finetune-minutes and/or --finetune-steps")
