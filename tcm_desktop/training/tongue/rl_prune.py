@@ -511,7 +511,7 @@ def cmd_prune(args) -> int:
         prior = _ratios_counts(args.ratios) if args.ratios else None
         gate_res = gumbel_search(model, c, args.budget, size, args.gate_steps, prior_counts=prior, batch=args.gate_batch, lr=args.gate_lr,
                                  lam=args.gate_lambda, mu=args.gate_mu, distill=args.gate_distill, fill=not args.no_fill,
-                                 log=lambda s: print(s, flush=True))
+                                 seed=args.seed, log=lambda s: print(s, flush=True))
         counts, imp = gate_res["counts"], gate_res["importance"]
         info["gates"] = gate_res["summary"]
     else:
@@ -529,7 +529,7 @@ def cmd_prune(args) -> int:
     if args.finetune_minutes or args.finetune_steps:
         minutes = args.finetune_minutes if args.finetune_minutes else float("inf")
         info["finetune"] = train_loop(model, c, sources=list(SOURCES), minutes=minutes, batch=16, lr=args.lr,
-                                      use_attr=True, seed=1, log=lambda s: print(s, flush=True), max_steps=args.finetune_steps)
+                                      use_attr=True, seed=args.seed + 1, log=lambda s: print(s, flush=True), max_steps=args.finetune_steps)
     else:
         info["finetune"] = {"steps": 0, "seconds": 0.0}
     info["finetune"]["limit"] = {"minutes": args.finetune_minutes, "steps": args.finetune_steps}
@@ -611,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ratios", type=Path, help="RL search result: the counts for --method rl; the optional prior for --method gumbel")
     p.add_argument("--finetune-minutes", type=float, help="wall-clock fine-tuning budget (0 with no --finetune-steps: no fine-tuning)")
     p.add_argument("--finetune-steps", type=int, help="fine-tune for exactly this many steps (also stops at --finetune-minutes if given)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the gate search; the fine-tune uses seed + 1")
     p.add_argument("--gate-steps", type=int, default=300, help="gumbel: gate-logit training steps")
     p.add_argument("--gate-batch", type=int, default=16)
     p.add_argument("--gate-lr", type=float, default=0.1, help="gumbel: Adam lr of the gate logits")
