@@ -21,6 +21,8 @@ BODY_TEXT = {"light": "舌淡", "regular": "舌淡红", "dark": "舌暗红"}
 COATING_TEXT = {"white": "苔白", "light_yellow": "苔淡黄", "yellow": "苔黄"}
 FISSURE_TEXT = {"light": "有裂纹", "severe": "裂纹明显"}
 TOOTH_TEXT = {"light": "边有齿痕", "severe": "齿痕明显"}
+#: attributes in the order a record writes them (body, its marks, then the coating)
+TEXT_ORDER = (("body_colour", BODY_TEXT), ("fissure", FISSURE_TEXT), ("tooth_marks", TOOTH_TEXT), ("coating_colour", COATING_TEXT))
 BODY_ZH = {"light": "淡", "regular": "淡红", "dark": "偏暗/红"}
 COATING_ZH = {"white": "白", "light_yellow": "淡黄", "yellow": "黄"}
 
@@ -34,20 +36,8 @@ def tongue_text(result: dict) -> str:
     """Insertable text such as ``舌淡红，边有齿痕，苔淡黄``; empty when the photo was refused."""
     if not result.get("ok"):
         return ""
-    parts = []
-    body, _ = _value(result, "body_colour")
-    if body in BODY_TEXT:
-        parts.append(BODY_TEXT[body])
-    fis, _ = _value(result, "fissure")
-    if fis in FISSURE_TEXT:
-        parts.append(FISSURE_TEXT[fis])
-    tooth, _ = _value(result, "tooth_marks")
-    if tooth in TOOTH_TEXT:
-        parts.append(TOOTH_TEXT[tooth])
-    coat, _ = _value(result, "coating_colour")
-    if coat in COATING_TEXT:
-        parts.append(COATING_TEXT[coat])
-    return "，".join(parts)
+    parts = (wording.get(_value(result, attr)[0]) for attr, wording in TEXT_ORDER)
+    return "，".join(p for p in parts if p)
 
 
 def body_class_of(text: str) -> str | None:

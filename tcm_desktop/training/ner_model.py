@@ -64,11 +64,15 @@ class Emissions(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(2 * cfg.lstm if cfg.use_lstm else cfg.hidden, cfg.n_tags)
 
-    def forward(self, ids: torch.Tensor, lex: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def encode(self, ids: torch.Tensor, lex: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's last hidden states (characters + lexicon features through BERT), before the BiLSTM."""
         emb = self.bert.embeddings.word_embeddings(ids)
         if self.lex_proj is not None:
             emb = emb + self.lex_proj(lex)
-        h = self.bert(inputs_embeds=emb, attention_mask=mask.to(torch.long)).last_hidden_state
+        return self.bert(inputs_embeds=emb, attention_mask=mask.to(torch.long)).last_hidden_state
+
+    def forward(self, ids: torch.Tensor, lex: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.encode(ids, lex, mask)
         h = h * mask.unsqueeze(-1).to(h.dtype)
         if self.lstm_f is not None:
             lengths = mask.to(torch.long).sum(1)

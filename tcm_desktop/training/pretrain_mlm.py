@@ -47,15 +47,6 @@ class MlmHead(nn.Module):
         return self.transform(h) @ self.embeddings.weight.T + self.bias
 
 
-def encode(model: NerModel, ids: torch.Tensor, lex: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The encoder's last hidden states (the part of ``Emissions`` before the BiLSTM)."""
-    em = model.emissions
-    emb = em.bert.embeddings.word_embeddings(ids)
-    if em.lex_proj is not None:
-        emb = emb + em.lex_proj(lex)
-    return em.bert(inputs_embeds=emb, attention_mask=mask.to(torch.long)).last_hidden_state
-
-
 def mask_tokens(ids: np.ndarray, real: np.ndarray, vocab_size: int, prob: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """BERT's 80/10/10 masking of ``prob`` of the real characters; returns inputs and targets (-100 = not scored)."""
     chosen = (rng.random(ids.shape) < prob) & real
@@ -109,7 +100,7 @@ def masked_accuracy(model: NerModel, head: MlmHead, items, n_lex: int, vocab_siz
     for idx in batches(items, 4096, seed):
         ids, lex, real = collate(items, idx, n_lex)
         inputs, targets = mask_tokens(ids, real, vocab_size, prob, rng)
-        logits = head(encode(model, torch.from_numpy(inputs), torch.from_numpy(lex), torch.from_numpy(real)))
+        logits = head(model.emissions.encode(torch.from_numpy(inputs), torch.from_numpy(lex), torch.from_numpy(real)))
         tgt = torch.from_numpy(targets)
         sel = tgt != -100
         if sel.any():
@@ -163,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             head.train()
             ids, lex, real = collate(items, idx, n_lex)
             inputs, targets = mask_tokens(ids, real, len(vocab), args.mask_prob, rng)
-            logits = head(encode(model, torch.from_numpy(inputs), torch.from_numpy(lex), torch.from_numpy(real)))
+            logits = head(model.emissions.encode(torch.from_numpy(inputs), torch.from_numpy(lex), torch.from_numpy(real)))
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.from_numpy(targets).reshape(-1), ignore_index=-100)
             opt.zero_grad()
             loss.backward()

@@ -89,6 +89,19 @@ ALIGN = 8
 
 
 # --------------------------------------------------------------------------- memory model
+def _probe(model: TongueNet, size: int, hooks: list) -> None:
+    """Run one blank image through ``model`` in eval mode so ``hooks`` record it; then remove them."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size))
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
+
+
 def profile(model: TongueNet, size: int) -> dict:
     """Per-conv activation sizes and per-module parameter counts, tagged by prunable block."""
     convs, params = [], []
@@ -125,13 +138,7 @@ def profile(model: TongueNet, size: int) -> dict:
     for i, blk in enumerate(model.blocks):
         if i in want and i != SKIPS[-1][0]:
             hooks.append(blk.register_forward_hook(block_hook))
-    was = model.training
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
-    model.train(was)
-    for h in hooks:
-        h.remove()
+    _probe(model, size, hooks)
     chans = {i: c.out_channels for i, c in prunable_layers(model)}
     return {"convs": convs, "params": params, "skips": int(sum(skip_numel)), "channels": chans, "size": size}
 
@@ -451,13 +458,7 @@ def macs(model: TongueNet, size: int) -> int:
                 0, total[0] + o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1])))
         elif isinstance(mod, nn.Linear):
             hooks.append(mod.register_forward_hook(lambda m, i, o: total.__setitem__(0, total[0] + m.in_features * m.out_features)))
-    was = model.training
-    model.eval()
-    with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
-    model.train(was)
-    for h in hooks:
-        h.remove()
+    _probe(model, size, hooks)
     return int(total[0])
 
 
