@@ -69,7 +69,7 @@ def peak_rss_mb() -> float:
 
 def child(model: str, precision: str, naive: bool) -> dict:
     """Runs inside a fresh process: load the engine, time every length class."""
-    from tcm_desktop.engine import StructuringEngine
+    from tcm_desktop.text.engine import StructuringEngine
 
     t0 = time.perf_counter()
     engine = StructuringEngine(model, precision=precision)
@@ -107,8 +107,8 @@ def build_bert_base(model_dir: Path, cache: Path) -> Path:
 
     import torch
 
-    from tcm_desktop.lexicon import Lexicon
-    from tcm_desktop.ner_runtime import write_checksums
+    from tcm_desktop.artifacts import write_checksums
+    from tcm_desktop.text.lexicon import Lexicon
     from tcm_desktop.training.export_ner import PARITY_TEXTS, export_onnx, sample_inputs
     from tcm_desktop.training.ner_data import Vocab
     from tcm_desktop.training.ner_model import ModelConfig, NerModel
@@ -187,7 +187,7 @@ def main() -> int:
     if (args.fp32 / "model.fp32.onnx").exists():
         import shutil
 
-        from tcm_desktop.ner_runtime import write_checksums
+        from tcm_desktop.artifacts import write_checksums
 
         fp32_dir.mkdir(exist_ok=True)
         for f in args.model.iterdir():

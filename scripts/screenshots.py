@@ -30,7 +30,7 @@ PHOTO = data_dir() / "tongue" / "ianmackenzie_seg741" / "images" / "2018101001_0
 def _engine_factory():
     """The real engine if the model is shipped, else the tests' fake (same API)."""
     try:
-        from tcm_desktop.engine import StructuringEngine
+        from tcm_desktop.text.engine import StructuringEngine
 
         return StructuringEngine()
     except Exception as exc:  # noqa: BLE001
@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QColor, QImage, QPainter, QRadialGradient
     from PySide6.QtWidgets import QMenu
 
-    from tcm_desktop.storage import Database
+    from tcm_desktop.records.database import Database
     from tcm_desktop.ui.app import create_app
     from tcm_desktop.ui.main_window import MainWindow
-    from tcm_desktop.ui.tongue_panel import image_to_png
+    from tcm_desktop.ui.tongue.panel import image_to_png
 
     app = create_app(["screenshots"])
 

@@ -98,8 +98,8 @@ class Progress:
 
 
 def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    from .engine import StructuringEngine
-    from .ner_runtime import ModelError
+    from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
     records = list(read_inputs(args.inputs, stdin, errors))
@@ -117,7 +117,7 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
             return EXIT_MODEL_ERROR
-        from .tongue.text import compare_with_record, tongue_text
+        from tcm_desktop.tongue.wording import compare_with_record, tongue_text
 
         for r in results:
             t = dict(tongue[0])
@@ -131,11 +131,11 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     elif args.format == "json":
         stdout.write(json.dumps([_public(r) for r in results], ensure_ascii=False, indent=1) + "\n")
     else:
-        from .exports import to_csv
+        from tcm_desktop.records.exports import to_csv
 
         stdout.write(to_csv(results))
     if args.db:
-        from .storage import Database
+        from tcm_desktop.records.database import Database
 
         db = Database(args.db)
         try:
@@ -144,7 +144,7 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         finally:
             db.close()
     if args.pdf:
-        from .report_pdf import write_report
+        from tcm_desktop.records.report_pdf import write_report
 
         target = Path(args.pdf)
         if len(results) == 1:
@@ -157,7 +157,7 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
 
 
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
-    from .tongue.engine import analyse_images
+    from tcm_desktop.tongue.engine import analyse_images
 
     try:
         return analyse_images(images, masks_dir=masks, model_dir=model)
@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
-    from .ui.app import main as gui_main
-    from .ui.app import self_test
+    from tcm_desktop.ui.app import main as gui_main
+    from tcm_desktop.ui.app import self_test
 
     if args.self_test:
         return self_test()

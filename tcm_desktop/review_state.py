@@ -23,8 +23,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import ASSERTIONS, CATEGORY_BY_CODE, SPAN_EDGE_FORBIDDEN
-from .structured import FoundEntity, StructuredRecord
+from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, SPAN_EDGE_FORBIDDEN
+from tcm_desktop.structured import FoundEntity, StructuredRecord
 
 STATUSES = ("unreviewed", "accepted", "corrected", "added")
 

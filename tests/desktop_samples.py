@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from tcm_desktop.markup import parse_markup
 from tcm_desktop.structured import FoundEntity, Prescription, PrescriptionItem, Section, StructuredRecord
+from tcm_desktop.text.markup import parse_markup
 
 SAMPLE_MARKUP = (
     "主诉：反复[胃脘胀痛|SYMPTOM][3年|TIME]，加重[1周|TIME]。\n"

@@ -42,7 +42,7 @@ print('ok', len({modules!r}))
 
 def test_core_imports_neither_qt_nor_torch() -> None:
     core = _modules(("tcm_desktop.ui", "tcm_desktop.training"))
-    assert "tcm_desktop.engine" in core and "tcm_desktop.schema" in core
+    assert "tcm_desktop.text.engine" in core and "tcm_desktop.schema" in core
     res = _import_with_blocked(core, ["PySide6", "torch", "transformers", "torch_pruning"])
     assert res.returncode == 0, res.stderr[-2000:]
 

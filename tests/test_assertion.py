@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tcm_desktop.assertion import assign_assertions, evaluate_on
-from tcm_desktop.markup import parse_markup
 from tcm_desktop.structured import FoundEntity
+from tcm_desktop.text.assertion import assign_assertions, evaluate_on
+from tcm_desktop.text.markup import parse_markup
 
 
 def run(marked: str) -> dict[str, str]:

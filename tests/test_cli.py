@@ -65,7 +65,7 @@ def test_csv_db_and_pdf(tiny_model_dir, tmp_path) -> None:
     assert rc == 0, err
     assert out.splitlines()[0].startswith("record_id") or "record" in out.splitlines()[0]
     assert pdf.read_bytes()[:4] == b"%PDF"
-    from tcm_desktop.storage import Database
+    from tcm_desktop.records.database import Database
 
     d = Database(db)
     try:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tcm_desktop.lexicon import Lexicon
 from tcm_desktop.schema import LABELS, Entity, Record, validate_record
+from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.training.corpus import CorpusBuilder, Refiner, read_bio, split_of, tidy
 
 pytestmark = pytest.mark.data

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tcm_desktop.batching import length_bucketed, naive_batches, padded_tokens
-from tcm_desktop.engine import EngineError, StructuringEngine, core_pieces
 from tcm_desktop.schema import LABELS, SPAN_EDGE_FORBIDDEN
+from tcm_desktop.text.batching import length_bucketed, naive_batches, padded_tokens
+from tcm_desktop.text.engine import EngineError, StructuringEngine, core_pieces
 
 RECORD = (
     "主诉：反复胃脘胀痛3年，加重1周。\n现病史：患者因饮食不节出现胃脘胀痛，嗳气，纳差，无反酸。既往高血压病史。\n"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from desktop_samples import sample_record  # noqa: E402
 
-from tcm_desktop.exports import CSV_COLUMNS, from_json, to_json, write_csv, write_json  # noqa: E402
+from tcm_desktop.records.exports import CSV_COLUMNS, from_json, to_json, write_csv, write_json  # noqa: E402
 
 
 def test_json_one_record_round_trips(tmp_path):

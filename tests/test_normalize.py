@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tcm_desktop.normalize import Normalizer, parse_dosage, parse_exam_result, parse_number, parse_time
 from tcm_desktop.structured import FoundEntity
+from tcm_desktop.text.values import Normalizer, parse_dosage, parse_exam_result, parse_number, parse_time
 
 
 @pytest.fixture()

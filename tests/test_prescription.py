@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tcm_desktop.markup import parse_markup
-from tcm_desktop.normalize import Normalizer
-from tcm_desktop.prescription import build_prescription
 from tcm_desktop.structured import FoundEntity
+from tcm_desktop.text.markup import parse_markup
+from tcm_desktop.text.prescription import build_prescription
+from tcm_desktop.text.values import Normalizer
 
 NORM = Normalizer(herb_aliases={"炙甘草": ("甘草", "炙")})
 

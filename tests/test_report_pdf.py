@@ -5,16 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from desktop_samples import sample_record  # noqa: E402
 
-from tcm_desktop.report_pdf import highlighted_markup, write_report  # noqa: E402
+from tcm_desktop.records.report_pdf import highlighted_markup, write_report  # noqa: E402
 from tcm_desktop.structured import FoundEntity, StructuredRecord  # noqa: E402
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")

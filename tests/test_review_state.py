@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from desktop_samples import SAMPLE_TEXT, sample_record  # noqa: E402
 
 from tcm_desktop.review_state import ReviewError, ReviewState  # noqa: E402

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tcm_desktop.markup import parse_markup, parse_record_file, render_markup
 from tcm_desktop.schema import ASSERTIONS, CATEGORIES, LABELS, Entity, Record, SchemaError, validate_record
-from tcm_desktop.tagging import allowed_transitions, spans_from_tags, tag_names, viterbi
+from tcm_desktop.text.markup import parse_markup, parse_record_file, render_markup
+from tcm_desktop.text.tagging import allowed_transitions, spans_from_tags, tag_names, viterbi
 
 
 def test_schema_has_23_distinct_categories_with_distinct_colours_and_shortcuts() -> None:
@@ -85,7 +85,7 @@ def test_batched_decode_matches_viterbi_and_brute_force_marginals() -> None:
 
     import numpy as np
 
-    from tcm_desktop.tagging import decode_batch
+    from tcm_desktop.text.tagging import decode_batch
 
     rng = np.random.default_rng(1)
     k = 3

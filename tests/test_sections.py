@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tcm_desktop.sections import find_sections, section_at
+from tcm_desktop.text.sections import find_sections, section_at
 
 RECORD = """主诉：胃脘胀痛3年，加重1周。
 现病史：患者3年前出现胃脘胀痛。既往史：高血压病史。

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not (NER / "model.int8.onnx").exists(), reason="
 def _fp32_copy(tmp_path: Path) -> Path:
     import shutil
 
-    from tcm_desktop.ner_runtime import write_checksums
+    from tcm_desktop.artifacts import write_checksums
 
     d = tmp_path / "fp32"
     shutil.copytree(NER, d)
@@ -28,7 +28,7 @@ def _fp32_copy(tmp_path: Path) -> Path:
 
 
 def test_shipped_files_are_small_and_verified() -> None:
-    from tcm_desktop.ner_runtime import verify_checksums
+    from tcm_desktop.artifacts import verify_checksums
 
     verify_checksums(NER)
     size = sum(p.stat().st_size for p in NER.iterdir() if p.is_file())
@@ -40,7 +40,7 @@ def test_shipped_files_are_small_and_verified() -> None:
 @pytest.mark.skipif(not FP32.exists(), reason="models/ner_fp32 missing")
 def test_fp32_onnx_matches_int8_f1_on_dev(tmp_path) -> None:
     """INT8 strict micro-F1 on the team dev set is within 0.5 point of FP32."""
-    from tcm_desktop.engine import StructuringEngine
+    from tcm_desktop.text.engine import StructuringEngine
     from tcm_desktop.training.metrics import score
     from tcm_desktop.training.team_records import load_splits
 
@@ -57,7 +57,7 @@ def test_fp32_onnx_matches_int8_f1_on_dev(tmp_path) -> None:
 @pytest.mark.slow
 def test_quality_floor_on_team_test() -> None:
     """Guards against a silently broken model: the card's figure minus a margin."""
-    from tcm_desktop.engine import StructuringEngine
+    from tcm_desktop.text.engine import StructuringEngine
     from tcm_desktop.training.metrics import score
     from tcm_desktop.training.team_records import load_splits
 

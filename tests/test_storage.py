@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
-import sys
 import threading
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from desktop_samples import SAMPLE_TEXT, sample_record  # noqa: E402
 
-from tcm_desktop.storage import SCHEMA_VERSION, Database, StorageError  # noqa: E402
+from tcm_desktop.records.database import SCHEMA_VERSION, Database, StorageError  # noqa: E402
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tcm_desktop.ner_runtime import CHECKSUMS, ModelError, NerRuntime, Window
+from tcm_desktop.artifacts import CHECKSUMS, ModelError
+from tcm_desktop.text.runtime import NerRuntime, Window
 
 
 def test_artifact_files_and_checksums(tiny_model_dir) -> None:

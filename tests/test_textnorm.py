@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tcm_desktop.textnorm import normalize
+from tcm_desktop.text.charnorm import normalize
 
 
 def span_of(haystack: str, needle: str) -> tuple[int, int]:

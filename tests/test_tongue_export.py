@@ -63,7 +63,7 @@ def test_runtime_end_to_end(tiny_artifact, shared_data, tmp_path):
 def test_corrupt_model_is_refused(tiny_artifact, tmp_path):
     import shutil
 
-    from tcm_desktop.ner_runtime import ModelError
+    from tcm_desktop.artifacts import ModelError
     from tcm_desktop.tongue.engine import TongueEngine
 
     out, _ = tiny_artifact

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tcm_desktop.structured import FoundEntity
 from tcm_desktop.tongue import compare_with_record, tongue_text
-from tcm_desktop.tongue.text import body_class_of, coating_class_of
+from tcm_desktop.tongue.wording import body_class_of, coating_class_of
 
 
 def _res(body="regular", coat="light_yellow", fis="none", tooth="light", ok=True):

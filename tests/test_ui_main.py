@@ -13,23 +13,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from desktop_samples import SAMPLE_TEXT, FakeEngine  # noqa: E402
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QContextMenuEvent, QFont, QImage, QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
 
 import tcm_desktop.ui  # noqa: E402,F401  (applies the None-refcount guard before Qt is used)
+from tcm_desktop.records.database import Database  # noqa: E402
 from tcm_desktop.schema import CATEGORY_BY_CODE  # noqa: E402
-from tcm_desktop.storage import Database  # noqa: E402
 from tcm_desktop.ui.history_dialog import HistoryDialog  # noqa: E402
 from tcm_desktop.ui.main_window import MainWindow  # noqa: E402
 
@@ -544,7 +540,7 @@ def test_real_engine_main_flow_if_tiny_model(qtbot, request, db, settings, tmp_p
         model_dir = request.getfixturevalue("tiny_model_dir")
     except pytest.FixtureLookupError:
         pytest.skip("tests/conftest.py has no tiny_model_dir fixture yet")
-    from tcm_desktop.engine import StructuringEngine
+    from tcm_desktop.text.engine import StructuringEngine
 
     w = MainWindow(lambda: StructuringEngine(model_dir), db, settings)
     qtbot.addWidget(w)

@@ -12,16 +12,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import sys  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from desktop_samples import FakeEngine  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QByteArray, QSettings, Qt  # noqa: E402
@@ -29,12 +25,12 @@ from PySide6.QtGui import QColor, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import tcm_desktop.ui  # noqa: E402,F401  (applies the None-refcount guard before Qt is used)
-from tcm_desktop.ner_runtime import ModelError  # noqa: E402
-from tcm_desktop.storage import Database  # noqa: E402
+from tcm_desktop.artifacts import ModelError  # noqa: E402
+from tcm_desktop.records.database import Database  # noqa: E402
 from tcm_desktop.structured import FoundEntity, StructuredRecord  # noqa: E402
 from tcm_desktop.tongue.engine import get_engine, model_available  # noqa: E402
 from tcm_desktop.ui.main_window import MainWindow  # noqa: E402
-from tcm_desktop.ui.tongue_panel import TonguePanel, image_to_png  # noqa: E402
+from tcm_desktop.ui.tongue.panel import TonguePanel, image_to_png  # noqa: E402
 from tcm_desktop.ui.workers import WorkerPool  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not model_available(), reason="the shipped tongue model (models/tongue) is missing")

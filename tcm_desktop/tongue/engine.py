@@ -17,7 +17,6 @@ and ``SHA256SUMS``; every file is verified before loading.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import models_dir
-from ..ner_runtime import ModelError, sha256, verify_checksums, write_checksums  # noqa: F401 (re-exported for the export step)
-from . import quality
-from .imageio import Loaded, load_image, load_image_bytes
-from .preprocess import largest_component, letterbox, to_input, unletterbox
+from tcm_desktop.artifacts import ModelError, onnx_session, verify_checksums
+from tcm_desktop.config import models_dir
+from tcm_desktop.tongue import quality
+from tcm_desktop.tongue.imageio import Loaded, load_image, load_image_bytes
+from tcm_desktop.tongue.preprocess import largest_component, letterbox, to_input, unletterbox
 
 ARTIFACT_FILES = {"int8": "tongue.int8.onnx", "meta": "tongue.json"}
 CHECKSUMS = "SHA256SUMS"
@@ -100,7 +99,6 @@ class TongueEngine:
     """Loads the tongue model once; :meth:`analyse` turns an RGB photo into a result."""
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None, onnx_name: str | None = None) -> None:
-        import onnxruntime as ort
 
         self.dir = Path(model_dir) if model_dir else default_model_dir()
         if not self.dir.is_dir():
@@ -113,16 +111,8 @@ class TongueEngine:
             self.classes: dict[str, list[str]] = {k: list(v) for k, v in self.meta["classes"].items()}
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"cannot read tongue model metadata in {self.dir}: {exc}") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
         path = self.dir / (onnx_name or ARTIFACT_FILES["int8"])
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises several exception types
-            raise ModelError(f"cannot load {path}: {exc}") from exc
+        self.session = onnx_session(path, threads, mem_pattern=False)
         self._lock = threading.Lock()
 
     # -- model ---------------------------------------------------------------

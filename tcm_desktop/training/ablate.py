@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..lexicon import Lexicon
-from .export_ner import load_run
-from .metrics import score
-from .train_ner import SOURCES, load_corpus, predict
+from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.training.export_ner import load_run
+from tcm_desktop.training.metrics import score
+from tcm_desktop.training.train_ner import SOURCES, load_corpus, predict
 
 RARE_MAX_TRAIN_COUNT = 1
 RARE_GROUPS = {"all": "rare recall (all tests)", "in_lexicon": "rare, in lexicon", "not_in_lexicon": "rare, not in lexicon",

@@ -19,11 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import data_dir
-from ..engine import StructuringEngine
-from ..schema import LABELS
-from .corpus import _IMAGING, load_split, read_bio
-from .metrics import score
+from tcm_desktop.config import data_dir
+from tcm_desktop.schema import LABELS
+from tcm_desktop.text.engine import StructuringEngine
+from tcm_desktop.training.corpus import _IMAGING, load_split, read_bio
+from tcm_desktop.training.metrics import score
 
 SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
 

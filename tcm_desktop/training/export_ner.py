@@ -22,11 +22,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ..lexicon import Lexicon
-from ..ner_runtime import ARTIFACT_FILES, write_checksums
-from .lexicon_build import herb_aliases, syndrome_synonyms
-from .ner_data import Vocab
-from .ner_model import ModelConfig, NerModel
+from tcm_desktop.artifacts import write_checksums
+from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.text.runtime import ARTIFACT_FILES
+from tcm_desktop.training.lexicon_build import herb_aliases, syndrome_synonyms
+from tcm_desktop.training.ner_data import Vocab
+from tcm_desktop.training.ner_model import ModelConfig, NerModel
 
 
 def load_run(run: Path) -> tuple[NerModel, Vocab, Lexicon | None, dict]:

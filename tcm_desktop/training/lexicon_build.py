@@ -26,8 +26,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from ..config import REPO_ROOT, data_dir
-from ..lexicon import Lexicon
+from tcm_desktop.config import REPO_ROOT, data_dir
+from tcm_desktop.text.lexicon import Lexicon
 
 TEAM_DIR = REPO_ROOT / "resources" / "lexicon"
 

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from .evaluate import markdown
+from tcm_desktop.training.evaluate import markdown
 
 
 def _f1(res: dict, src: str) -> str:

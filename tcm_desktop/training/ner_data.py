@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..lexicon import Lexicon
-from ..tagging import BREAKS, SOFT_BREAKS, model_char, tag_names
+from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS, model_char, tag_names
 
 T = TypeVar("T")
 

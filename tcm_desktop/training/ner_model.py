@@ -6,7 +6,7 @@ embeddings before the encoder (terminology-enhanced embeddings). The CRF is
 trained with a partial-label objective: ``log Z - log Z(allowed paths)``, so a
 category a source does not annotate is unknown there rather than "O". This is
 why the CRF is ours rather than ``pytorch-crf``'s, which only scores one gold
-path; decoding at run time is numpy Viterbi (``tcm_desktop.tagging``).
+path; decoding at run time is numpy Viterbi (``tcm_desktop.text.tagging``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertModel
 
-from ..tagging import allowed_starts, allowed_transitions
+from tcm_desktop.text.tagging import allowed_starts, allowed_transitions
 
 NEG = -1e4
 

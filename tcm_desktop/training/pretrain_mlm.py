@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..tagging import tag_names
-from .lexicon_build import build_lexicon
-from .ner_data import MASK, SPECIALS, Vocab, length_buckets, window_bounds
-from .ner_model import ModelConfig, NerModel
-from .train_ner import SIZES, common_args, load_corpus, start_run
+from tcm_desktop.text.tagging import tag_names
+from tcm_desktop.training.lexicon_build import build_lexicon
+from tcm_desktop.training.ner_data import MASK, SPECIALS, Vocab, length_buckets, window_bounds
+from tcm_desktop.training.ner_model import ModelConfig, NerModel
+from tcm_desktop.training.train_ner import SIZES, common_args, load_corpus, start_run
 
 
 class MlmHead(nn.Module):

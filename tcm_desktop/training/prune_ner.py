@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch_pruning as tp
 
-from .export_ner import PARITY_TEXTS, load_run, sample_inputs
+from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs
 
 
 def prune_ffn(model, example_inputs, keep: float, multiple: int = 8) -> int:

@@ -18,8 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ..markup import parse_record_file
-from ..schema import ASSERTIONS, LABELS, Record
+from tcm_desktop.schema import ASSERTIONS, LABELS, Record
+from tcm_desktop.text.markup import parse_record_file
 
 ANNOTATED_DIR = Path(__file__).resolve().parents[2] / "resources" / "annotated"
 DEV_PERCENT = 15

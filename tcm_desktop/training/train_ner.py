@@ -30,13 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..lexicon import Lexicon
-from ..tagging import spans_from_tags, tag_names, viterbi
-from .corpus import load_split
-from .lexicon_build import build_lexicon
-from .metrics import score
-from .ner_data import Vocab, collate, length_buckets, record_examples, window_bounds
-from .ner_model import ModelConfig, NerModel
+from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.text.tagging import spans_from_tags, tag_names, viterbi
+from tcm_desktop.training.corpus import load_split
+from tcm_desktop.training.lexicon_build import build_lexicon
+from tcm_desktop.training.metrics import score
+from tcm_desktop.training.ner_data import Vocab, collate, length_buckets, record_examples, window_bounds
+from tcm_desktop.training.ner_model import ModelConfig, NerModel
 
 SIZES = {
     "tiny": dict(hidden=64, layers=1, heads=2, ffn=128, lstm=32),

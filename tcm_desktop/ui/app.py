@@ -29,7 +29,7 @@ SAMPLE_TEXT = (
 
 def default_engine_factory() -> Any:
     """The real engine from the shipped model (imported lazily: onnxruntime loads on the worker thread)."""
-    from ..engine import StructuringEngine
+    from tcm_desktop.text.engine import StructuringEngine
 
     return StructuringEngine()
 
@@ -38,7 +38,7 @@ def install_fonts(app: Any) -> str | None:
     """Register the bundled CJK font and make it the UI font; returns the family used (None if missing)."""
     from PySide6.QtGui import QFont, QFontDatabase
 
-    from ..config import cjk_font_path
+    from tcm_desktop.config import cjk_font_path
 
     path = cjk_font_path()
     family = None
@@ -58,7 +58,7 @@ def create_app(argv: Sequence[str] | None = None) -> Any:
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from .i18n import install_language, setting_language
+    from tcm_desktop.ui.i18n import install_language, setting_language
 
     app = QApplication.instance()
     if app is None:
@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     from PySide6.QtCore import QSettings
 
-    from ..storage import Database, StorageError
-    from .main_window import MainWindow
+    from tcm_desktop.records.database import Database, StorageError
+    from tcm_desktop.ui.main_window import MainWindow
 
     app = create_app([sys.argv[0], *args])
     try:
@@ -118,9 +118,9 @@ def self_test(text: str = SAMPLE_TEXT) -> int:
 
         from PySide6.QtCore import QSettings
 
-        from ..report_pdf import write_report
-        from ..storage import Database
-        from .main_window import MainWindow
+        from tcm_desktop.records.database import Database
+        from tcm_desktop.records.report_pdf import write_report
+        from tcm_desktop.ui.main_window import MainWindow
 
         app = create_app(["tcm-desktop"])
         with tempfile.TemporaryDirectory() as tmp:

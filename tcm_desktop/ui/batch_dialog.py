@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .i18n import t
-from .workers import BatchWorker, WorkerPool
+from tcm_desktop.ui.i18n import t
+from tcm_desktop.ui.workers import BatchWorker, WorkerPool
 
 
 class BatchDialog(QDialog):

@@ -12,9 +12,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from ..schema import CATEGORIES
-from .i18n import assertion_name, category_name, status_name, t
-from .review import ReviewController, entity_menu
+from tcm_desktop.schema import CATEGORIES
+from tcm_desktop.ui.i18n import assertion_name, category_name, status_name, t
+from tcm_desktop.ui.review import ReviewController, entity_menu
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 

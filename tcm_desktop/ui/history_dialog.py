@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..storage import Database, HistoryEntry
-from .i18n import t
+from tcm_desktop.records.database import Database, HistoryEntry
+from tcm_desktop.ui.i18n import t
 
 
 class HistoryDialog(QDialog):

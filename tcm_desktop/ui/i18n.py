@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, QTranslator
 
-from ..schema import ASSERTION_ZH, CATEGORY_BY_CODE
+from tcm_desktop.schema import ASSERTION_ZH, CATEGORY_BY_CODE
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 CONTEXT = "tcm"

@@ -12,8 +12,8 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ..schema import CATEGORIES
-from .i18n import category_name, t
+from tcm_desktop.schema import CATEGORIES
+from tcm_desktop.ui.i18n import category_name, t
 
 
 def legend_html() -> str:

@@ -38,20 +38,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..storage import Database
-from ..structured import StructuredRecord
-from ..tongue.text import insertion, report_fields
-from .batch_dialog import BatchDialog
-from .entity_list import EntityList
-from .history_dialog import HistoryDialog
-from .i18n import t
-from .legend import Legend
-from .offsets import OffsetMap
-from .record_editor import RecordEditor
-from .review import ReviewController
-from .structured_view import StructuredView
-from .tongue_panel import TonguePanel
-from .workers import AnalyseWorker, ModelLoadWorker, WorkerPool
+from tcm_desktop.records.database import Database
+from tcm_desktop.structured import StructuredRecord
+from tcm_desktop.tongue.wording import insertion, report_fields
+from tcm_desktop.ui.batch_dialog import BatchDialog
+from tcm_desktop.ui.entity_list import EntityList
+from tcm_desktop.ui.history_dialog import HistoryDialog
+from tcm_desktop.ui.i18n import t
+from tcm_desktop.ui.legend import Legend
+from tcm_desktop.ui.offsets import OffsetMap
+from tcm_desktop.ui.record_editor import RecordEditor
+from tcm_desktop.ui.review import ReviewController
+from tcm_desktop.ui.structured_view import StructuredView
+from tcm_desktop.ui.tongue.panel import TonguePanel
+from tcm_desktop.ui.workers import AnalyseWorker, ModelLoadWorker, WorkerPool
 
 EngineFactory = Callable[[], Any]
 UNSAVED_KEY = "unsaved"
@@ -419,7 +419,7 @@ class MainWindow(QMainWindow):
 
         Goes through the editor's document like typing: the editor's undo (Ctrl+Z) removes it,
         entities after it shift and the record is marked changed. Placed at the cursor, else
-        after a 舌脉/舌象 heading, else at the end (:func:`tcm_desktop.tongue.text.insertion`).
+        after a 舌脉/舌象 heading, else at the end (:func:`tcm_desktop.tongue.wording.insertion`).
         """
         text = self.editor.text()
         omap = OffsetMap(text)
@@ -469,7 +469,7 @@ class MainWindow(QMainWindow):
         return path or None
 
     def export_pdf(self, path: str | Path | None = None) -> Path | None:
-        from ..report_pdf import write_report
+        from tcm_desktop.records.report_pdf import write_report
 
         path = path or self._ask_path(t("导出 PDF"), "pdf", "PDF (*.pdf)")
         if not path:
@@ -497,7 +497,7 @@ class MainWindow(QMainWindow):
         return out
 
     def export_json(self, path: str | Path | None = None) -> Path | None:
-        from ..exports import write_json
+        from tcm_desktop.records.exports import write_json
 
         path = path or self._ask_path(t("导出 JSON"), "json", "JSON (*.json)")
         if not path:
@@ -507,7 +507,7 @@ class MainWindow(QMainWindow):
         return out
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
-        from ..exports import write_csv
+        from tcm_desktop.records.exports import write_csv
 
         path = path or self._ask_path(t("导出 CSV"), "csv", "CSV (*.csv)")
         if not path:

@@ -23,10 +23,10 @@ from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
-from ..schema import CATEGORIES, CATEGORY_BY_CODE
-from .i18n import assertion_name, category_name, status_name, t
-from .offsets import OffsetMap
-from .review import ReviewController, add_entity_menu, entity_menu
+from tcm_desktop.schema import CATEGORIES, CATEGORY_BY_CODE
+from tcm_desktop.ui.i18n import assertion_name, category_name, status_name, t
+from tcm_desktop.ui.offsets import OffsetMap
+from tcm_desktop.ui.review import ReviewController, add_entity_menu, entity_menu
 
 _KEY_TO_LABEL = {c.shortcut.lower(): c.code for c in CATEGORIES}
 

@@ -16,10 +16,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMenu, QWidget
 
-from ..review_state import Edit, ReviewError, ReviewState, TextChange
-from ..schema import ASSERTIONS, CATEGORIES
-from ..structured import StructuredRecord
-from .i18n import assertion_name, category_name, t
+from tcm_desktop.review_state import Edit, ReviewError, ReviewState, TextChange
+from tcm_desktop.schema import ASSERTIONS, CATEGORIES
+from tcm_desktop.structured import StructuredRecord
+from tcm_desktop.ui.i18n import assertion_name, category_name, t
 
 ACTION_NAMES = {
     "relabel": "更改类别", "set_assertion": "设置断言", "accept": "确认", "accept_all": "全部确认",

@@ -12,10 +12,10 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ..schema import CATEGORIES
-from ..structured import FoundEntity, StructuredRecord
-from .i18n import assertion_name, category_name, t
-from .review import ReviewController
+from tcm_desktop.schema import CATEGORIES
+from tcm_desktop.structured import FoundEntity, StructuredRecord
+from tcm_desktop.ui.i18n import assertion_name, category_name, t
+from tcm_desktop.ui.review import ReviewController
 
 _TABLE = 'border="1" cellspacing="0" cellpadding="4" width="100%" style="border-collapse:collapse; border-color:#9aa5b1"'
 

@@ -153,7 +153,7 @@ class BatchWorker(Worker):
         self.engine, self.db_path, self.folder, self.user = engine, Path(db_path), Path(folder), user
 
     def work(self) -> dict[str, Any]:
-        from ..storage import Database
+        from tcm_desktop.records.database import Database
 
         items = read_batch_folder(self.folder)
         total = len(items)

@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data import ATTRS, Cache, load_cache
-from .evaluate import bootstrap, eval_classes
+from tcm_desktop.training.tongue.data import ATTRS, Cache, load_cache
+from tcm_desktop.training.tongue.evaluate import bootstrap, eval_classes
 
 
 def colour_features(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -72,7 +72,7 @@ def hist_lr_predictions(c: Cache, attr_k: int, classes: list[int]) -> tuple[np.n
     for l2 in (1e-3, 1e-2, 1e-1, 1.0):
         w, b = fit_logreg((feats["train"][0] - mu) / sd, ytr, len(classes), l2)
         pv = np.array(classes)[(((feats["val"][0] - mu) / sd) @ w + b).argmax(1)]
-        from .evaluate import macro_f1
+        from tcm_desktop.training.tongue.evaluate import macro_f1
 
         f = macro_f1(feats["val"][1], pv, classes)
         if best is None or f > best[0]:
@@ -85,7 +85,7 @@ def hist_lr_predictions(c: Cache, attr_k: int, classes: list[int]) -> tuple[np.n
 def l2_reference(c: Cache) -> dict:
     """How the weak L2 labels (another model's predictions) score against L1 on the same test
     images: context for the weak supervision only (that model may have been trained on L1 images)."""
-    from .data import l2_labels
+    from tcm_desktop.training.tongue.data import l2_labels
 
     l2 = l2_labels()
     out = {}

@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ...config import REPO_ROOT, data_dir
-from ...tongue.preprocess import letterbox
+from tcm_desktop.config import REPO_ROOT, data_dir
+from tcm_desktop.tongue.preprocess import letterbox
 
 SOURCES = ("tonguexpert", "biohit300", "ianmackenzie_seg741")
 ATTRS = ("coating_colour", "body_colour", "fissure", "tooth_marks")

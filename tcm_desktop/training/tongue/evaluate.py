@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import ATTRS, CLASSES, SOURCES, Cache, load_cache
+from tcm_desktop.training.tongue.data import ATTRS, CLASSES, SOURCES, Cache, load_cache
 
 Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # uint8 N x S x S x 3 -> (prob N x S x S, attr logits N x 4 x 3)
 
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.onnx:
         predict = onnx_predictor(args.onnx)
     else:
-        from .train_seg import load_run
+        from tcm_desktop.training.tongue.train_seg import load_run
 
         model, _ = load_run(args.run)
         predict = torch_predictor(model)
@@ -222,7 +222,7 @@ def engine_latency(model_dir: Path, photos: list[Path], repeats: int = 3, thread
     import tempfile
     import time
 
-    from ...tongue.engine import TongueEngine
+    from tcm_desktop.tongue.engine import TongueEngine
 
     eng = TongueEngine(model_dir, threads=threads)
     eng.analyse_path(photos[0])
@@ -246,8 +246,8 @@ def engine_check(model_dir: Path, split: str = "test") -> dict:
 
     from PIL import Image
 
-    from ...tongue.engine import analyse_images
-    from .data import list_images, make_splits
+    from tcm_desktop.tongue.engine import analyse_images
+    from tcm_desktop.training.tongue.data import list_images, make_splits
 
     s = make_splits()
     out: dict = {"split": split}

@@ -23,9 +23,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ...tongue.engine import ARTIFACT_FILES, write_checksums
-from .data import ATTRS, CLASSES, SOURCES, Cache, load_cache
-from .evaluate import dice_iou
+from tcm_desktop.artifacts import write_checksums
+from tcm_desktop.tongue.engine import ARTIFACT_FILES
+from tcm_desktop.training.tongue.data import ATTRS, CLASSES, SOURCES, Cache, load_cache
+from tcm_desktop.training.tongue.evaluate import dice_iou
 
 
 def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-fp32", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    from .train_seg import load_run
+    from tcm_desktop.training.tongue.train_seg import load_run
 
     model, conf = load_run(args.run)
     c = load_cache(conf["size"])

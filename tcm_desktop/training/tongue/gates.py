@@ -74,9 +74,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import SOURCES, Cache
-from .models import TongueNet, prunable_layers
-from .rl_prune import ALIGN, keep_fractions, l1_importance, memory, memory_terms, profile
+from tcm_desktop.training.tongue.data import SOURCES, Cache
+from tcm_desktop.training.tongue.models import TongueNet, prunable_layers
+from tcm_desktop.training.tongue.rl_prune import ALIGN, keep_fractions, l1_importance, memory, memory_terms, profile
 
 
 # --------------------------------------------------------------------------- grouping
@@ -249,7 +249,14 @@ def gumbel_search(model: TongueNet, c: Cache, budget_frac: float, size: int, ste
     """Train the gate logits for ``steps`` steps on the frozen ``model``; returns the counts,
     the per-channel importance that ``removal_sets`` turns into the gates' removal sets, a
     summary and the per-step history. The model's weights and mode are left as they were."""
-    from .train_seg import Sampler, attr_loss, augment, batch_tensors, class_weights, seg_loss
+    from tcm_desktop.training.tongue.train_seg import (
+        Sampler,
+        attr_loss,
+        augment,
+        batch_tensors,
+        class_weights,
+        seg_loss,
+    )
 
     t0 = time.time()
     prof = profile(model, size)

@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from ...config import REPO_ROOT
-from .data import ATTRS
+from tcm_desktop.config import REPO_ROOT
+from tcm_desktop.training.tongue.data import ATTRS
 
 RUNS = REPO_ROOT / "runs" / "tongue"
 
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine-check", action="store_true", help="run the shipped runtime on the test photos first (runs/tongue/engine_check.json)")
     args = ap.parse_args(argv)
     if args.engine_check:
-        from .evaluate import engine_check
+        from tcm_desktop.training.tongue.evaluate import engine_check
 
         res = engine_check(REPO_ROOT / "models" / "tongue")
         (RUNS / "engine_check.json").write_text(json.dumps(res, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -81,8 +81,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import SOURCES, Cache, load_cache
-from .models import SKIPS, TongueNet, prunable_layers
+from tcm_desktop.training.tongue.data import SOURCES, Cache, load_cache
+from tcm_desktop.training.tongue.models import SKIPS, TongueNet, prunable_layers
 
 ACTIONS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 ALIGN = 8
@@ -179,7 +179,7 @@ def l1_importance(model: TongueNet) -> dict[int, np.ndarray]:
 
 def taylor_importance(model: TongueNet, c: Cache, n_batches: int = 12, batch: int = 8, seed: int = 0) -> dict[int, np.ndarray]:
     """|sum over positions of activation x gradient| at the project conv's input, averaged."""
-    from .train_seg import Sampler, attr_loss, batch_tensors, seg_loss
+    from tcm_desktop.training.tongue.train_seg import Sampler, attr_loss, batch_tensors, seg_loss
 
     acts: dict[int, torch.Tensor] = {}
     scores = {i: torch.zeros(conv.out_channels) for i, conv in prunable_layers(model)}
@@ -464,7 +464,7 @@ def macs(model: TongueNet, size: int) -> int:
 
 # --------------------------------------------------------------------------- commands
 def cmd_search(args) -> int:
-    from .train_seg import load_run
+    from tcm_desktop.training.tongue.train_seg import load_run
 
     torch.set_num_threads(1)
     model, conf = load_run(args.run)
@@ -481,9 +481,9 @@ def _ratios_counts(path: Path) -> dict[int, int]:
 
 
 def cmd_prune(args) -> int:
-    from .evaluate import evaluate, torch_predictor
-    from .export import check_parity, export_onnx, pick
-    from .train_seg import load_run, save_run, train_loop
+    from tcm_desktop.training.tongue.evaluate import evaluate, torch_predictor
+    from tcm_desktop.training.tongue.export import check_parity, export_onnx, pick
+    from tcm_desktop.training.tongue.train_seg import load_run, save_run, train_loop
 
     torch.set_num_threads(1)
     model, conf = load_run(args.run)
@@ -507,7 +507,7 @@ def cmd_prune(args) -> int:
             raise SystemExit("--method rl needs --ratios")
         counts = _ratios_counts(args.ratios)
     elif args.method == "gumbel":
-        from .gates import gumbel_search
+        from tcm_desktop.training.tongue.gates import gumbel_search
 
         prior = _ratios_counts(args.ratios) if args.ratios else None
         gate_res = gumbel_search(model, c, args.budget, size, args.gate_steps, prior_counts=prior, batch=args.gate_batch, lr=args.gate_lr,

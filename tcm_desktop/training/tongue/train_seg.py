@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import ATTRS, SOURCES, Cache, load_cache
-from .models import TongueNet
+from tcm_desktop.training.tongue.data import ATTRS, SOURCES, Cache, load_cache
+from tcm_desktop.training.tongue.models import TongueNet
 
 SOURCE_WEIGHT = {"tonguexpert": 0.6, "biohit300": 0.2, "ianmackenzie_seg741": 0.2}
 

@@ -29,9 +29,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .config import cjk_font_path
-from .schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
-from .structured import FoundEntity, StructuredRecord
+from tcm_desktop.config import cjk_font_path
+from tcm_desktop.schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
+from tcm_desktop.structured import FoundEntity, StructuredRecord
 
 FONT = "WQYMicroHei"
 _GRID = colors.HexColor("#9aa5b1")

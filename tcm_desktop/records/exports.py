@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from .schema import ASSERTION_ZH, CATEGORY_BY_CODE
-from .structured import StructuredRecord
+from tcm_desktop.schema import ASSERTION_ZH, CATEGORY_BY_CODE
+from tcm_desktop.structured import StructuredRecord
 
 CSV_COLUMNS = (
     "record_id", "start", "end", "label", "label_zh", "text", "assertion", "assertion_zh", "score", "status",

@@ -4,11 +4,11 @@ Qt-free and torch-free (onnxruntime + numpy). The GUI, the CLI and batch jobs
 all call it. Steps for a batch of records:
 
 1. normalise each text (half-width, whitespace) keeping a map to the original
-   offsets (:mod:`tcm_desktop.textnorm`);
+   offsets (:mod:`tcm_desktop.text.charnorm`);
 2. cut it into model windows: core pieces at sentence boundaries plus
    ``context`` characters of overlap on each side, up to the model's length;
 3. batch every window of every record by length under a token budget
-   (:mod:`tcm_desktop.batching`), run the INT8 model, decode each window with
+   (:mod:`tcm_desktop.text.batching`), run the INT8 model, decode each window with
    Viterbi;
 4. keep a window's spans that start in its core, resolve the rare overlaps
    between neighbours (higher confidence wins), map back to the original text;
@@ -17,22 +17,22 @@ all call it. Steps for a batch of records:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assertion import assign_assertions
-from .batching import length_bucketed, naive_batches
-from .config import models_dir
-from .ner_runtime import ARTIFACT_FILES, ModelError, NerRuntime, Window
-from .normalize import Normalizer
-from .prescription import build_prescription
-from .schema import SPAN_EDGE_FORBIDDEN
-from .sections import find_sections
-from .structured import FoundEntity, StructuredRecord
-from .tagging import BREAKS, SOFT_BREAKS
-from .textnorm import normalize
+from tcm_desktop.artifacts import ModelError
+from tcm_desktop.config import models_dir
+from tcm_desktop.schema import SPAN_EDGE_FORBIDDEN
+from tcm_desktop.structured import FoundEntity, StructuredRecord
+from tcm_desktop.text.assertion import assign_assertions
+from tcm_desktop.text.batching import length_bucketed, naive_batches
+from tcm_desktop.text.charnorm import normalize
+from tcm_desktop.text.prescription import build_prescription
+from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
+from tcm_desktop.text.sections import find_sections
+from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
+from tcm_desktop.text.values import Normalizer
 
 __all__ = ["StructuringEngine", "ModelError", "EngineError"]
 
@@ -191,6 +191,3 @@ class StructuringEngine:
         rx = build_prescription(text, entities, self.normalizer, sections)
         return StructuredRecord(record_id, text, entities, sections, rx, self.version)
 
-
-def default_threads() -> int:
-    return min(2, os.cpu_count() or 1)

@@ -30,9 +30,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .structured import FoundEntity
-
-LEXICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "lexicon"
+from tcm_desktop.config import resources_dir
+from tcm_desktop.structured import FoundEntity
 
 #: Processing prefixes, longest first so 麸炒白术 strips 麸炒, not 麸.
 PROCESSING_PREFIXES: tuple[str, ...] = tuple(sorted((
@@ -208,10 +207,10 @@ class Normalizer:
 
     @classmethod
     def from_resources(
-        cls, extra: str | Path | Mapping[str, Any] | None = None, lexicon_dir: str | Path = LEXICON_DIR
+        cls, extra: str | Path | Mapping[str, Any] | None = None, lexicon_dir: str | Path | None = None
     ) -> Normalizer:
         """The team's TSV tables (missing files are skipped) plus an optional JSON dict or file."""
-        lexicon_dir = Path(lexicon_dir)
+        lexicon_dir = Path(lexicon_dir) if lexicon_dir is not None else resources_dir() / "lexicon"
         herbs = {w: (c, p) for w, c, p in _read_tsv(lexicon_dir / "HERB_ALIASES.tsv", 3)}
         syndromes = {w: s for w, s in _read_tsv(lexicon_dir / "SYNDROME_SYNONYMS.tsv", 2) if s}
         norm = cls(herbs, syndromes)

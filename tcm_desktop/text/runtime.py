@@ -9,17 +9,16 @@ message naming the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .lexicon import Lexicon
-from .tagging import decode_batch, model_char, spans_from_tags
+from tcm_desktop.artifacts import ModelError, onnx_session, verify_checksums
+from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.text.tagging import decode_batch, model_char, spans_from_tags
 
 ARTIFACT_FILES = {
     "int8": "model.int8.onnx",
@@ -27,41 +26,6 @@ ARTIFACT_FILES = {
     "lexicon": "lexicon.json",
     "normalization": "normalization.json",
 }
-CHECKSUMS = "SHA256SUMS"
-
-
-class ModelError(RuntimeError):
-    """The model files are missing, corrupt or unreadable."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def write_checksums(model_dir: Path) -> None:
-    lines = [f"{sha256(p)}  {p.name}" for p in sorted(model_dir.iterdir()) if p.is_file() and p.suffix in (".onnx", ".json")]
-    (model_dir / CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def verify_checksums(model_dir: Path) -> None:
-    sums = model_dir / CHECKSUMS
-    if not sums.exists():
-        raise ModelError(f"model checksum file missing: {sums}")
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        digest, name = line.split(maxsplit=1)
-        path = model_dir / name.strip()
-        if not path.exists():
-            raise ModelError(f"model file missing: {path}")
-        if sha256(path) != digest:
-            raise ModelError(f"model file corrupt (checksum mismatch): {path}")
-
-
 @dataclass
 class Window:
     """A piece of a text fed to the model: which text, where it starts, its ids and features."""
@@ -76,7 +40,6 @@ class NerRuntime:
     """Emission network + CRF decoding, no torch."""
 
     def __init__(self, model_dir: str | Path, threads: int | None = None, precision: str = "int8") -> None:
-        import onnxruntime as ort
 
         self.dir = Path(model_dir)
         if not self.dir.is_dir():
@@ -97,16 +60,7 @@ class NerRuntime:
         self.n_lex: int = int(meta["n_lex"])
         self.stoi = {c: i for i, c in enumerate(meta["vocab"])}
         onnx_name = ARTIFACT_FILES["int8"] if precision == "int8" else "model.fp32.onnx"
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.enable_mem_pattern = True
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(self.dir / onnx_name), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises several exception types
-            raise ModelError(f"cannot load {self.dir / onnx_name}: {exc}") from exc
+        self.session = onnx_session(self.dir / onnx_name, threads)
 
     def encode(self, text: str) -> np.ndarray:
         return np.array([self.stoi.get(model_char(c), 1) for c in text], dtype=np.int64)

@@ -31,8 +31,8 @@ from typing import Any
 
 import sqlite_utils
 
-from .config import user_dir
-from .structured import StructuredRecord
+from tcm_desktop.config import user_dir
+from tcm_desktop.structured import StructuredRecord
 
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "tcm.sqlite3"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from .schema import LABELS
+from tcm_desktop.schema import LABELS
 
 #: Where windows are cut, by training and at run time alike: sentence ends first, then clause marks.
 BREAKS = frozenset("。；;！？!?\n")

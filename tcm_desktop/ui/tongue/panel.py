@@ -51,9 +51,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..tongue.text import mentions_tongue, with_record
-from .i18n import language, t
-from .workers import CameraWorker, TongueWorker, WorkerPool
+from tcm_desktop.tongue.wording import mentions_tongue, with_record
+from tcm_desktop.ui.i18n import language, t
+from tcm_desktop.ui.workers import CameraWorker, TongueWorker, WorkerPool
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp)"
 ATTRIBUTES = ("body_colour", "coating_colour", "fissure", "tooth_marks")
@@ -333,7 +333,7 @@ class TonguePanel(QWidget):
     def _factory(self) -> Callable[[], Any] | None:
         if self.engine_factory is not None:
             return self.engine_factory
-        from ..tongue.engine import get_engine, model_available
+        from tcm_desktop.tongue.engine import get_engine, model_available
 
         return get_engine if model_available() else None
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .structured import Section
+from tcm_desktop.structured import Section
 
 #: canonical key -> headings as written. Keys beyond the brief's list
 #: (marital_history, plan, differential_diagnosis, formula_analysis,

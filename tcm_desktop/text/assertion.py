@@ -65,8 +65,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .sections import find_sections
-from .structured import FoundEntity, Section
+from tcm_desktop.structured import FoundEntity, Section
+from tcm_desktop.text.sections import find_sections
 
 FINDINGS = frozenset({
     "SYMPTOM", "SIGN", "TONGUE", "COATING", "PULSE", "TCM_DISEASE", "SYNDROME", "WM_DISEASE",

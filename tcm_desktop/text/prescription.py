@@ -25,9 +25,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .normalize import Normalizer, parse_dosage
-from .sections import find_sections
-from .structured import FoundEntity, Prescription, PrescriptionItem, Section
+from tcm_desktop.structured import FoundEntity, Prescription, PrescriptionItem, Section
+from tcm_desktop.text.sections import find_sections
+from tcm_desktop.text.values import Normalizer, parse_dosage
 
 ITEM_LABELS = frozenset({"HERB", "WM_DRUG", "PATENT_MEDICINE"})
 DRUG_LABELS = frozenset({"WM_DRUG", "PATENT_MEDICINE"})

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .schema import ASSERTIONS, CATEGORY_BY_CODE, Entity, Record, SchemaError, span_problems
+from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, Entity, Record, SchemaError, span_problems
 
 _TOKEN = re.compile(r"\\\[|\\\]|\[([^\[\]|\n]+)\|([A-Z_]+)(?::([a-z]+))?\]|[\[\]]")
 
