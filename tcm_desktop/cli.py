@@ -117,14 +117,10 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
             return EXIT_MODEL_ERROR
-        from tcm_desktop.tongue.wording import compare_with_record, tongue_text
+        from tcm_desktop.tongue.wording import with_record
 
         for r in results:
-            t = dict(tongue[0])
-            if t.get("ok"):
-                t["disagreements"] = compare_with_record(t, r.entities)
-                t["suggested_text"] = tongue_text(t)
-            r.tongue = t
+            r.tongue = with_record(tongue[0], r.entities)
     if args.format == "jsonl":
         for r in results:
             stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")

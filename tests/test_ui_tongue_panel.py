@@ -302,7 +302,7 @@ def test_stale_result_of_an_earlier_photo_is_ignored(qtbot, panel, photos):
     assert p.photo_bytes == photos["dark_white"].read_bytes() and p.state == "done"
 
     # a result that does arrive for an older generation (already emitted when the photo changed) is dropped too
-    stale = {"generation": p._generation - 1, "analysis": get_engine().analyse_bytes(first, "old"), "error": None}
+    stale = {"generation": p.session.generation - 1, "analysis": get_engine().analyse_bytes(first, "old"), "error": None}
     p._on_tongue_result(stale)
     assert p.result["id"] == "2018101001_0"
 

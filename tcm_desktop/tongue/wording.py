@@ -112,6 +112,17 @@ VALUE_ZH = {
     "tooth_marks": {"none": "无齿痕", "light": "边有齿痕", "severe": "齿痕明显"},
 }
 NOT_ASSESSED_ZH = {"thickness": "苔质厚薄", "greasiness": "腻苔", "moisture": "润燥"}
+#: why the engine refused a photo (its ``reason`` code), said to the doctor
+REFUSAL_ZH = {
+    "no_tongue": "照片中未找到舌头。请拍摄伸出的舌面。",
+    "too_small": "舌头在画面中太小：请靠近一些，让舌面占满更多画面。",
+    "over_exposed": "照片过曝：舌面发白，请减弱光线或关闭闪光灯。",
+    "under_exposed": "照片过暗：请增加光线。",
+    "blurred": "照片模糊：请保持相机稳定并对焦舌面。",
+    "grayscale": "黑白照片无法判断舌色和苔色，请使用彩色照片。",
+    "unreadable": "无法读取该图片：",
+    "failed": "分析失败：",
+}
 _NO_SEP_BEFORE = set("，、；：。！？,;:.!?\n（(「“ ")
 _NO_SEP_AFTER = set("，、；。！？,;.!?\n）)」” ")
 _SENTENCE_END = set("。！？.!?")

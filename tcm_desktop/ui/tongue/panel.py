@@ -51,7 +51,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tcm_desktop.tongue.wording import mentions_tongue, with_record
+from tcm_desktop.tongue.session import TongueSession
+from tcm_desktop.tongue.wording import ATTRIBUTE_ZH, NOT_ASSESSED_ZH, REFUSAL_ZH, VALUE_ZH
 from tcm_desktop.ui.i18n import language, t
 from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo, camera_frames
 
@@ -117,45 +118,29 @@ def draw_outline(photo: QImage, polygons: Iterable[np.ndarray]) -> QImage:
 
 
 def attribute_name(attr: str) -> str:
-    names = {"body_colour": t("舌色"), "coating_colour": t("苔色"), "fissure": t("裂纹"), "tooth_marks": t("齿痕"),
-             "thickness": t("苔质厚薄"), "greasiness": t("腻苔"), "moisture": t("润燥")}
-    return names.get(attr, attr)
+    return t(ATTRIBUTE_ZH.get(attr) or NOT_ASSESSED_ZH.get(attr) or attr)
 
 
 def value_name(attr: str, value: str) -> str:
-    names = {
-        "body_colour": {"light": t("淡"), "regular": t("淡红"), "dark": t("偏暗/红")},
-        "coating_colour": {"white": t("白"), "light_yellow": t("淡黄"), "yellow": t("黄")},
-        "fissure": {"none": t("无裂纹"), "light": t("有裂纹"), "severe": t("裂纹明显")},
-        "tooth_marks": {"none": t("无齿痕"), "light": t("边有齿痕"), "severe": t("齿痕明显")},
-    }
-    return names.get(attr, {}).get(value, value)
+    zh = VALUE_ZH.get(attr, {}).get(value)
+    return t(zh) if zh else value
 
 
 def refusal_text(result: dict) -> str:
     """Why the engine refused the photo, in the UI language (the engine's own words as a fallback)."""
-    reasons = {
-        "no_tongue": t("照片中未找到舌头。请拍摄伸出的舌面。"),
-        "too_small": t("舌头在画面中太小：请靠近一些，让舌面占满更多画面。"),
-        "over_exposed": t("照片过曝：舌面发白，请减弱光线或关闭闪光灯。"),
-        "under_exposed": t("照片过暗：请增加光线。"),
-        "blurred": t("照片模糊：请保持相机稳定并对焦舌面。"),
-        "grayscale": t("黑白照片无法判断舌色和苔色，请使用彩色照片。"),
-        "unreadable": t("无法读取该图片："),
-        "failed": t("分析失败："),
-    }
     reason = result.get("reason")
-    text = reasons.get(reason or "", "")
+    text = t(REFUSAL_ZH[reason]) if reason in REFUSAL_ZH else ""
     if reason in ("unreadable", "failed") or not text:
         text += str(result.get("message") or "")
     return text
 
 
 class TonguePanel(QWidget):
-    """Photo + camera + tongue analysis. ``photo_bytes`` and ``analysis`` are what the main window stores.
+    """Photo + camera + tongue analysis; draws a Qt-free :class:`~tcm_desktop.tongue.session.TongueSession`.
 
-    ``analysis`` is the engine's result with the record relation added (``disagreements`` and
-    ``suggested_text``, as ``tcm-desktop structure --image`` writes them); None until a result exists.
+    ``photo_bytes`` and ``analysis`` are what the main window stores: ``analysis`` is the engine's
+    result with the record relation added (``disagreements`` and ``suggested_text``, as
+    ``tcm-desktop structure --image`` writes them); None until a result exists.
     ``engine_factory`` returns the tongue engine (default: the shipped model, loaded once on a worker
     thread); tests inject their own.
     """
@@ -172,19 +157,10 @@ class TonguePanel(QWidget):
         self.pool = pool
         self.capture_factory = capture_factory
         self.engine_factory = engine_factory
-        self.photo_bytes: bytes | None = None
-        self.analysis: dict[str, Any] | None = None
-        self.result: dict[str, Any] | None = None  # the engine's result alone
-        self.model_version = ""  # the tongue model that produced ``result``
+        self.session = TongueSession()
         self.photo_image: QImage | None = None  # the photo as analysed (orientation applied)
         self.overlay_image: QImage | None = None  # the photo with the tongue outline
-        self.mask: np.ndarray | None = None  # bool, the size of photo_image
-        self.model_error: str | None = None
-        self.state = "empty"  # empty | analysing | done | unavailable | failed
-        self._generation = 0
         self._tongue_worker: Task | None = None
-        self._entities: list[Any] = []
-        self._record_text = ""
         self._camera: Task | None = None
         self._last_frame: QImage | None = None
         self.setAcceptDrops(True)
@@ -277,13 +253,11 @@ class TonguePanel(QWidget):
         if img.isNull():
             self.camera_status.setText(t("无法读取该图片"))
             return False
-        self.photo_bytes = data
+        self._supersede()
+        generation = self.session.set_photo(data, analysis)
         self.photo_image = img
         self.overlay_image = None
-        self.mask = None
-        self.result = dict(analysis) if analysis else None
-        self._start_analysis(data, name or hashlib.sha256(data).hexdigest()[:12])
-        self._update_relation()
+        self._start_analysis(data, name or hashlib.sha256(data).hexdigest()[:12], generation)
         self._show_photo()
         self._render()
         self.photoChanged.emit()
@@ -292,14 +266,9 @@ class TonguePanel(QWidget):
 
     def clear_photo(self) -> None:
         self._supersede()
-        self.photo_bytes = None
-        self.analysis = None
-        self.result = None
+        self.session.clear()
         self.photo_image = None
         self.overlay_image = None
-        self.mask = None
-        self.model_error = None
-        self.state = "empty"
         self.image.setPixmap(QPixmap())
         self.image.setText(t("拖入、粘贴或选择一张舌象照片"))
         self._render()
@@ -325,11 +294,48 @@ class TonguePanel(QWidget):
             self._show_photo()
         return super().eventFilter(watched, event)
 
-    # -- analysis ---------------------------------------------------------------
+    # -- the session's state, as the main window and tests read it ---------------------------
+    @property
+    def photo_bytes(self) -> bytes | None:
+        return self.session.photo_bytes
+
+    @property
+    def analysis(self) -> dict[str, Any] | None:
+        return self.session.analysis
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return self.session.result
+
+    @property
+    def model_version(self) -> str:
+        return self.session.model_version
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self.session.mask
+
+    @property
+    def model_error(self) -> str | None:
+        return self.session.model_error
+
+    @property
+    def state(self) -> str:
+        return self.session.state
+
     @property
     def analysing(self) -> bool:
-        return self.state == "analysing"
+        return self.session.state == "analysing"
 
+    @property
+    def disagreements(self) -> list[str]:
+        return self.session.disagreements
+
+    @property
+    def suggested_text(self) -> str:
+        return self.session.suggested_text
+
+    # -- analysis ---------------------------------------------------------------
     def _factory(self) -> Callable[[], Any] | None:
         if self.engine_factory is not None:
             return self.engine_factory
@@ -338,77 +344,45 @@ class TonguePanel(QWidget):
         return get_engine if model_available() else None
 
     def _supersede(self) -> None:
-        """Forget the running analysis: its result, if it still comes, is for an older photo."""
-        self._generation += 1
+        """Stop the running analysis: its result, if it still comes, is for an older photo."""
         if self._tongue_worker is not None:
             self._tongue_worker.cancel()
             self._tongue_worker = None
 
-    def _start_analysis(self, data: bytes, image_id: str) -> None:
-        self._supersede()
+    def _start_analysis(self, data: bytes, image_id: str, generation: int) -> None:
         factory = self._factory()
         if factory is None:
-            self.state = "unavailable"
-            self.model_error = None
+            self.session.model_missing()
             return
-        w = Task(analyse_photo, factory, data, self._generation, image_id)
+        w = Task(analyse_photo, factory, data, generation, image_id)
         w.result.connect(self._on_tongue_result)
         self._tongue_worker = w
-        self.state = "analysing"
-        self.model_error = None
         self.pool.start(w)
 
     def _on_tongue_result(self, outcome: dict[str, Any]) -> None:
-        if outcome.get("generation") != self._generation or self.photo_bytes is None:
-            return  # an older photo's result: a newer photo has replaced it
+        if not self.session.accept(outcome):
+            return
         self._tongue_worker = None
-        if outcome.get("error"):
-            self.state = "failed"
-            self.model_error = str(outcome["error"])
-            self._render()
-            return
-        a = outcome.get("analysis")
-        if a is None:
-            return
-        self.result = a.result
-        self.model_version = str(outcome.get("model_version", ""))
-        self.mask = a.mask
-        if a.rgb is not None:
-            self.photo_image = rgb_to_qimage(a.rgb)
-        # the outline goes with findings only: a refused photo's "tongue" may be a guess (e.g. a blank wall)
-        ok = bool(a.result.get("ok")) and self.photo_image is not None
-        self.overlay_image = draw_outline(self.photo_image, a.outline()) if ok else None
-        self.state = "done"
-        self._update_relation()
+        if self.session.rgb is not None:
+            self.photo_image = rgb_to_qimage(self.session.rgb)
+        outline = self.session.outline
+        self.overlay_image = draw_outline(self.photo_image, outline) if outline and self.photo_image is not None else None
         self._show_photo()
         self._render()
-        self.analysisChanged.emit()
+        if self.session.state == "done":
+            self.analysisChanged.emit()
 
     # -- the record ---------------------------------------------------------------
     def set_record(self, entities: Iterable[Any], text: str | None = None) -> None:
         """The record's current entities (and text): the photo is compared with its TONGUE/COATING entities."""
-        self._entities = list(entities)
-        if text is not None:
-            self._record_text = text
-        self._update_relation()
+        self.session.set_record(entities, text)
         self._render()
 
     def set_record_text(self, text: str) -> None:
         """The record text changed (typing): only whether the suggestion is already in it can change."""
-        if text != self._record_text:
-            self._record_text = text
+        if text != self.session.record_text:
+            self.session.record_text = text
             self._render_suggestion()
-
-    @property
-    def disagreements(self) -> list[str]:
-        return list((self.analysis or {}).get("disagreements") or [])
-
-    @property
-    def suggested_text(self) -> str:
-        return str((self.analysis or {}).get("suggested_text") or "")
-
-    def _update_relation(self) -> None:
-        self.analysis = with_record(self.result, self._entities) if self.result else None
 
     def request_insert(self) -> None:
         if self.suggested_text:
@@ -420,21 +394,19 @@ class TonguePanel(QWidget):
         self.analysis_label.setStyleSheet(style)
 
     def _render(self) -> None:
-        res = self.result
-        if self.photo_bytes is None:
+        status = self.session.status()
+        if status == "no_photo":
             self._set_status(t("舌象分析：尚无照片"), STYLE_INFO)
-        elif self.state == "analysing":
+        elif status == "analysing":
             self._set_status(t("舌象分析：正在分析…"), STYLE_INFO)
-        elif self.state == "unavailable" and not res:
+        elif status == "unavailable":
             self._set_status(t("舌象分析不可用：未安装舌象模型（models/tongue）。照片仍会随病历保存。"), STYLE_WARN)
-        elif self.state == "failed" and not res:
+        elif status == "failed":
             self._set_status(t("舌象分析不可用：舌象模型无法加载。照片仍会随病历保存。") + f"\n{self.model_error}", STYLE_WARN)
-        elif res and not res.get("ok"):
-            self._set_status(t("照片未通过质量检查，未给出舌象结果：") + "\n" + refusal_text(res), STYLE_WARN)
-        elif res:
-            note = ""
-            if self.state in ("unavailable", "failed"):
-                note = "\n" + t("（保存的分析结果；舌象模型当前不可用）")
+        elif status == "refused":
+            self._set_status(t("照片未通过质量检查，未给出舌象结果：") + "\n" + refusal_text(self.result or {}), STYLE_WARN)
+        elif status in ("result", "result_model_missing"):
+            note = "\n" + t("（保存的分析结果；舌象模型当前不可用）") if status == "result_model_missing" else ""
             self._set_status(t("舌象分析结果") + note, STYLE_OK)
         else:
             self._set_status(t("舌象分析：尚未分析"), STYLE_INFO)
@@ -475,8 +447,7 @@ class TonguePanel(QWidget):
         self.findings.show()
 
     def _render_flags(self) -> None:
-        res = self.result
-        if not res or not res.get("ok") or not mentions_tongue(self._entities):
+        if not self.session.compares_with_record:
             self.flags.clear()
             self.flags.hide()
             return
@@ -492,11 +463,11 @@ class TonguePanel(QWidget):
 
     def _render_suggestion(self) -> None:
         text = self.suggested_text
-        if not text or mentions_tongue(self._entities):
+        if not self.session.offers_text:
             self.suggestion.hide()
             self.insert_btn.hide()
             return
-        inserted = text in self._record_text
+        inserted = self.session.text_inserted
         self.suggestion.setText(t("病历中没有舌象描述。建议：") + text)
         self.insert_btn.setText(t("已插入") if inserted else t("插入病历"))
         self.insert_btn.setEnabled(not inserted)
