@@ -1,15 +1,17 @@
 """The 23-category entity schema: the one source of truth for labels.
 
 Encodes ``shared/spec/entity-schema.md``: category codes with Chinese and
-English names and highlight colours, the five assertion values, and the
-``Entity`` / ``Record`` types. Offsets are Python ``str`` indices (code
+English names and highlight colours, the five assertion values and the span rules
+(:func:`trim_span`, :func:`span_problems`). The annotation types that carry
+gold spans are in :mod:`tcm_desktop.annotation`. Offsets are Python ``str`` indices (code
 points), ``start`` inclusive, ``end`` exclusive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -67,55 +69,25 @@ SPAN_EDGE_FORBIDDEN = frozenset(
 )
 
 
-class SchemaError(ValueError):
-    """A record or entity that breaks the schema's rules."""
-
-
-@dataclass
-class Entity:
-    """One span of a record, with Python-str offsets."""
+class Span(Protocol):
+    """Anything with offsets, a label and an assertion (gold entities, found entities)."""
 
     start: int
     end: int
     label: str
-    assertion: str = "present"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Entity:
-        return cls(int(d["start"]), int(d["end"]), str(d["label"]), str(d.get("assertion", "present")))
+    assertion: str
 
 
-@dataclass
-class Record:
-    """A text with its entities; ``annotated`` lists the codes the source annotates."""
-
-    id: str
-    text: str
-    entities: list[Entity] = field(default_factory=list)
-    annotated: list[str] = field(default_factory=lambda: list(LABELS))
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "text": self.text,
-            "entities": [e.to_dict() for e in self.entities],
-            "annotated": list(self.annotated),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Record:
-        return cls(
-            id=str(d["id"]),
-            text=str(d["text"]),
-            entities=[Entity.from_dict(e) for e in d.get("entities", [])],
-            annotated=list(d.get("annotated", LABELS)),
-        )
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace or punctuation at its edges (empty when nothing else is left)."""
+    while start < end and text[start] in SPAN_EDGE_FORBIDDEN:
+        start += 1
+    while end > start and text[end - 1] in SPAN_EDGE_FORBIDDEN:
+        end -= 1
+    return start, end
 
 
-def span_problems(text: str, entities: Sequence[Entity], annotated: Iterable[str] = LABELS) -> list[str]:
+def span_problems(text: str, entities: Sequence[Span], annotated: Iterable[str] = LABELS) -> list[str]:
     """Return every way the spans break the span rules (empty when valid)."""
     problems: list[str] = []
     allowed = set(annotated)
@@ -137,15 +109,3 @@ def span_problems(text: str, entities: Sequence[Entity], annotated: Iterable[str
             problems.append(f"{where}: starts or ends with whitespace or punctuation")
         previous_end = max(previous_end, e.end)
     return problems
-
-
-def validate_record(record: Record) -> None:
-    """Raise :class:`SchemaError` naming the record when a span rule is broken."""
-    # ``annotated`` lists the categories a source annotates exhaustively; an
-    # entity of another category is positive-only evidence and still valid.
-    problems = span_problems(record.text, record.entities)
-    bad = [c for c in record.annotated if c not in CATEGORY_BY_CODE]
-    if bad:
-        problems.append(f"unknown annotated codes {bad}")
-    if problems:
-        raise SchemaError(f"record {record.id}: " + "; ".join(problems))

@@ -86,7 +86,7 @@ def test_stale_assertion_is_overwritten() -> None:
 
 
 def test_evaluate_on_synthetic_records_counts_confusion() -> None:
-    from tcm_desktop.schema import Record
+    from tcm_desktop.annotation import Record
 
     text, ents = parse_markup("无[发热|SYMPTOM:absent]，[咳嗽|SYMPTOM:absent]")
     res = evaluate_on([Record("r", text, ents)])

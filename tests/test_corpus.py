@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tcm_desktop.schema import LABELS, Entity, Record, validate_record
+from tcm_desktop.annotation import Entity, Record, validate_record
+from tcm_desktop.schema import LABELS
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.training.corpus import CorpusBuilder, Refiner, read_bio, split_of, tidy
 

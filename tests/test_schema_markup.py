@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tcm_desktop.schema import ASSERTIONS, CATEGORIES, LABELS, Entity, Record, SchemaError, validate_record
+from tcm_desktop.annotation import Entity, Record, SchemaError, validate_record
+from tcm_desktop.schema import ASSERTIONS, CATEGORIES, LABELS
 from tcm_desktop.text.markup import parse_markup, parse_record_file, render_markup
 from tcm_desktop.text.tagging import allowed_transitions, spans_from_tags, tag_names, viterbi
 
@@ -104,3 +105,13 @@ def test_batched_decode_matches_viterbi_and_brute_force_marginals() -> None:
         assert np.allclose(confs[i], marg, atol=1e-5)
         vit, _ = viterbi(em[i, :n].astype(np.float32), trans.astype(np.float32), start.astype(np.float32), end.astype(np.float32))
         assert vit == paths[i]
+
+
+def test_trim_span_drops_edge_punctuation_and_whitespace_only() -> None:
+    from tcm_desktop.schema import trim_span
+
+    text = "伴，脉结代。 诊"
+    assert trim_span(text, 1, 6) == (2, 5)  # "，脉结代。" -> "脉结代"
+    assert text[slice(*trim_span(text, 0, len(text)))] == text
+    s, e = trim_span(text, 5, 7)  # "。 " has nothing but punctuation and space
+    assert s == e

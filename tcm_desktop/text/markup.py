@@ -1,7 +1,7 @@
 """Inline annotation markup: ``[柴胡|HERB][10g|DOSAGE]``, ``无[发热|SYMPTOM:absent]``.
 
 The team writes clinical records by hand in this form; this module turns it
-into :class:`~tcm_desktop.schema.Record` objects and back. A literal square
+into :class:`~tcm_desktop.annotation.Record` objects and back. A literal square
 bracket in a record is written ``\\[`` or ``\\]``.
 
 Record files (``*.tcm.txt``) hold many records, each starting with a header
@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, Entity, Record, SchemaError, span_problems
+from tcm_desktop.annotation import Entity, Record, SchemaError
+from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, span_problems
 
 _TOKEN = re.compile(r"\\\[|\\\]|\[([^\[\]|\n]+)\|([A-Z_]+)(?::([a-z]+))?\]|[\[\]]")
 

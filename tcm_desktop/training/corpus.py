@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tcm_desktop.annotation import Entity, Record, validate_record
 from tcm_desktop.config import data_dir
-from tcm_desktop.schema import LABELS, SPAN_EDGE_FORBIDDEN, Entity, Record, validate_record
+from tcm_desktop.schema import LABELS, SPAN_EDGE_FORBIDDEN
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.training import team_records
 from tcm_desktop.training.lexicon_build import build_lexicon

@@ -18,7 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tcm_desktop.schema import ASSERTIONS, LABELS, Record
+from tcm_desktop.annotation import Record
+from tcm_desktop.schema import ASSERTIONS, LABELS
 from tcm_desktop.text.markup import parse_record_file
 
 ANNOTATED_DIR = Path(__file__).resolve().parents[2] / "resources" / "annotated"
