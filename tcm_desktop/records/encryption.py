@@ -30,6 +30,11 @@ PASSPHRASE_ENV = "TCM_DB_PASSPHRASE"
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+# Passphrases that opened a file in this process, by resolved path: every thread opens its own
+# Database on the same path (the batch import's worker too) without the passphrase being passed around.
+_REMEMBERED: dict[Path, str] = {}
+
+
 class PassphraseError(RuntimeError):
     """The database cannot be opened with the passphrase given (missing or wrong)."""
 
@@ -117,16 +122,32 @@ def connect(path: str | Path, passphrase: str | None = None, timeout: float = 30
     """
     p = Path(path)
     if is_encrypted(p):
-        key = passphrase or env_passphrase()
+        key = passphrase or _REMEMBERED.get(p.resolve()) or env_passphrase()
         if not key:
             raise PassphraseMissing(
                 f"the database {p} is encrypted: give its passphrase (command line: set {PASSPHRASE_ENV})"
             )
-        return _keyed(p, key, timeout)
-    is_new = not p.exists() or p.stat().st_size == 0
-    if is_new and passphrase:
-        return _keyed(p, passphrase, timeout)
-    return sqlite3.connect(str(p), timeout=timeout)
+        conn = _keyed(p, key, timeout)
+    elif passphrase and (not p.exists() or p.stat().st_size == 0):
+        conn = _keyed(p, key := passphrase, timeout)
+    else:
+        return sqlite3.connect(str(p), timeout=timeout)
+    _REMEMBERED[p.resolve()] = key
+    return conn
+
+
+def check_passphrase(path: str | Path, passphrase: str) -> bool:
+    """True when ``passphrase`` opens the encrypted ``path`` (the app lock's check)."""
+    try:
+        _keyed(Path(path), passphrase, 5).close()
+    except PassphraseError:
+        return False
+    return True
+
+
+def forget_passphrases() -> None:
+    """Drop the passphrases this process remembers (tests; closing the app)."""
+    _REMEMBERED.clear()
 
 
 def open_plain_or_encrypted(path: str | Path, passphrase: str | None = None) -> Any:
