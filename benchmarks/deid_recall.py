@@ -11,7 +11,12 @@ is an identifier). Reported, per kind and overall:
 * clinical entities dropped, and placeholders put into records without identifiers
   (false positives).
 
-    python benchmarks/deid_recall.py [FILE.jsonl ...] [--shift-dates] [--json]
+With ``--team`` it also de-identifies the team's annotated test records
+(``resources/annotated``, split as in training; they hold no real identifiers)
+and counts what it replaced there and how many gold entities it lost: the
+price in clinical content.
+
+    python benchmarks/deid_recall.py [FILE.jsonl ...] [--shift-dates] [--team] [--json]
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tcm_desktop.records.deidentify import Deidentifier, check_offsets, find_identifiers, leaks
+from tcm_desktop.records.deidentify import Deidentifier, check_offsets, deidentify_record, find_identifiers, leaks
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.markup import parse_markup
 
@@ -86,13 +91,37 @@ def measure(files: list[Path], shift_dates: bool = False) -> dict:
     }
 
 
+def team_false_positives() -> dict:
+    """Placeholders and lost gold entities on the team test split (records without identifiers)."""
+    from tcm_desktop.training.team_records import load_splits
+
+    records = load_splits()["test"]
+    chars = placeholders = entities = dropped = 0
+    examples: list[str] = []
+    for r in records:
+        rec = StructuredRecord(r.id, r.text, [FoundEntity(e.start, e.end, e.label, r.text[e.start:e.end], e.assertion)
+                                              for e in r.entities])
+        spans = find_identifiers(rec.text)
+        chars += len(rec.text)
+        placeholders += len(spans)
+        examples += [f"{r.id} {f.kind}: {rec.text[max(0, f.start - 6):f.end + 6]!r}" for f in spans]
+        out, report = deidentify_record(rec)
+        entities += len(rec.entities)
+        dropped += len(report.dropped_entities)
+    return {"records": len(records), "chars": chars, "placeholders": placeholders, "entities": entities,
+            "entities_dropped": dropped, "examples": examples}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--shift-dates", action="store_true")
+    ap.add_argument("--team", action="store_true", help="also count false positives on the team test records")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     r = measure(args.files or DEFAULT_FILES, args.shift_dates)
+    if args.team:
+        r["team_test"] = team_false_positives()
     if args.json:
         print(json.dumps(r, ensure_ascii=False, indent=1))
         return 0
@@ -106,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         print("missed:", m)
     for m in r["leaked"] + r["offset_errors"]:
         print("problem:", m)
+    if args.team:
+        t = r["team_test"]
+        print(f"\nteam test records (no identifiers): {t['records']} records, {t['chars']} characters, "
+              f"{t['placeholders']} replaced spans, gold entities lost {t['entities_dropped']} / {t['entities']}")
+        for m in t["examples"]:
+            print("replaced:", m)
     return 0
 
 

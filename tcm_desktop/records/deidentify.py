@@ -51,6 +51,7 @@ PLACEHOLDERS: dict[str, str] = {
     "insurance": "[医保号]",
     "birth_date": "[出生日期]",
     "wechat": "[微信号]",
+    "date": "[日期]",
 }
 
 # -- character classes -----------------------------------------------------------------------------
@@ -88,7 +89,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("id_card", re.compile(r"(?<![0-9A-Za-z])[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z])"), 0),
     ("id_card", re.compile(r"(?:身份证|证件)(?:号码|号)?" + _SEP + r"([0-9Xx*\s\-]{8,22}[0-9Xx*])"), 1),
     ("insurance", re.compile(
-        r"(?:医保|社保|医疗保险|保险|农合|新农合)(?:卡号|卡|号码|号|编号|账号)" + _SEP + r"([0-9A-Za-z][0-9A-Za-z\-]{3,30})"), 1),
+        r"(?:医保|社保|医疗保险|保险|农合|新农合)(?:卡号|卡|号码|号|编号|账号|(?=[:：]))" + _SEP + r"([0-9A-Za-z][0-9A-Za-z\-]{3,30})"), 1),
     ("record_no", re.compile(
         r"(?:住院号|门诊号|病历号|病案号|就诊号|就诊卡号|诊疗卡号|就诊卡|健康卡号|登记号|床号|ID号|ID|病人ID|患者ID|档案号|编号)"
         + _SEP + r"([0-9A-Za-z][0-9A-Za-z\-]{2,30})"), 1),
@@ -97,24 +98,25 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         + r"(\+?[0-9][0-9\s\-()（）]{5,20}[0-9])"), 1),
     ("phone", re.compile(
         r"(?<![0-9])(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?![0-9])"), 0),
-    ("phone", re.compile(r"(?<![0-9])(?:[(（]0\d{2,3}[)）]|0\d{2,3}[\s\-])\s?\d{7,8}(?:[\-转]\d{1,5})?(?![0-9])"), 0),
+    ("phone", re.compile(r"(?<![0-9])(?:[(（]0\d{2,3}[)）]\s?|0\d{2,3}[\s\-]\s?)(?:\d{7,8}|\d{3,4}[\s\-]\d{4})(?:[\-转]\d{1,5})?(?![0-9])"), 0),
     ("birth_date", re.compile(
-        r"(?:出生日期|出生年月|出生于|出生|生日|DOB)" + _SEP
+        r"(?:出生日期|出生年月|出生于|出生|生于|生日|DOB)" + _SEP
         + r"((?:19|20)\d{2}\s*(?:年|[\-/.])\s*\d{1,2}(?:\s*(?:月|[\-/.])\s*(?:\d{1,2}\s*日?)?)?)"), 1),
     ("wechat", re.compile(r"(?:微信号|微信|WeChat|wechat|QQ号?)" + _SEP + r"([A-Za-z0-9][A-Za-z0-9_\-]{4,19})"), 1),
     ("address", re.compile(
-        r"(?:家庭住址|现住址|住址|地址|家住|现住|住在|居住于|居住在|居住地|户籍地|籍贯|单位地址|工作单位)" + _SEP
+        r"(?:家庭住址|现住址|工作地址|住址|地址|家住|家在|现住|现居|住在|居住于|居住在|居住地|居住|暂住|户籍地|单位地址|工作单位|"
+        r"(?<![入留])住(?![院所宿])|Address|address|Addr)" + _SEP
         + f"({_ADDR_BODY}{{2,40}})"), 1),
-    ("address", re.compile(f"(?:{_PROVINCES})(?:省|市|自治区|壮族自治区|回族自治区|维吾尔自治区)?{_ADDR_BODY}{{2,40}}"
-                           f"?(?:[{_NUM_CN}]+(?:号|室|栋|幢|楼|单元|组)|村|镇|乡|小区|区|县|市)(?:{_ADDR_BODY}*?[{_NUM_CN}]+(?:号|室|栋|幢|楼|单元))*"), 0),
+    ("address", re.compile(f"(?:{_PROVINCES})(?:省|市|自治区|壮族自治区|回族自治区|维吾尔自治区)?{_ADDR_BODY}{{2,40}}"), 0),
+    ("address", re.compile(r"(?:Address|Addr|address)[:：]?\s*([A-Za-z0-9][A-Za-z0-9 ,#\-]{3,80}?)(?=[。;；\n]|\.\s|\.$|$)"), 1),
     ("address", re.compile(
         f"(?:(?<=[，,。；;：:\\s住在于自])|^)[{_CJK}]{{1,8}}?(?:路|街|巷|弄|大道|胡同|道)[{_NUM_CN}\\-]+号"
         f"(?:院)?(?:[{_NUM_CN}]+(?:号楼|栋|幢|座|楼))?(?:[{_NUM_CN}]+单元)?(?:[{_NUM_CN}]+室)?", re.M), 0),
     ("name", re.compile(r"(?:姓名|Name|name|NAME)" + _SEP + r"([A-Z][a-z]+(?:[ \-][A-Z][a-z]+)+)"), 1),
-    ("name", re.compile(r"(?:姓名|患者姓名|病人姓名|联系人|家属|监护人|陪诊|签名|签字|(?:主治|经治|接诊)?(?:医师|医生)[:：])" + _SEP
+    ("name", re.compile(r"(?:姓名|患者姓名|病人姓名|签名|签字|(?:联系人|家属|监护人)[:：]|(?:主治|经治|接诊)?(?:医师|医生)[:：])" + _SEP
                         + f"([{_CJK}]{{1,3}}(?:·[{_CJK}]{{1,6}})?)"), 1),
     ("name", re.compile(
-        r"(?:患者|病人|病者|患儿|就诊者|其夫|其妻|其子|其女|其母|其父|其兄|其姐|其弟|其妹|配偶|爱人|丈夫|妻子|父亲|母亲|儿子|女儿|之子|之女)" + _SEP
+        r"(?:患者|病人|病者|患儿|就诊者|联系人|家属|监护人|其夫|其妻|其子|其女|其母|其父|其兄|其姐|其弟|其妹|配偶|爱人|丈夫|妻子|父亲|母亲|儿子|女儿|之子|之女)" + _SEP
         + f"({_SURNAME}[{_CJK}]{{1,2}}?)(?=[，,、\\s（(。；;:：]|男|女|\\d+岁|[{_NUM_CN}]+岁|先生|女士|同学|某|陪|来|代|诉|因|于|就|今)"),
         1),
     ("name", re.compile(f"{_SURNAME}(?:先生|女士|小姐|老先生|老太太|阿姨|大爷|师傅|某某|某)"), 0),
@@ -124,6 +126,10 @@ _DATE_PATTERNS = [
     re.compile(r"(?<![0-9])((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
     re.compile(r"(?<![0-9])((?:19|20)\d{2})([\-/.])(\d{1,2})\2(\d{1,2})(?![0-9])"),
 ]
+
+
+# An address has a place unit or a number in it (Latin addresses: a number or a comma).
+_ADDRESS_MARK = re.compile("[省市区县镇乡村组路街道巷弄号楼栋幢室]|小区|社区|公司|学校|单位|工厂|[0-9]|[A-Za-z]+,")
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,15 @@ def find_identifiers(text: str, names: Iterable[str] = (), date_shift_days: int 
             if kind == "address":
                 value = value.rstrip("（(，,")
                 e = s + len(value)
+                if not _ADDRESS_MARK.search(value):
+                    continue  # 忍不住咳嗽 is not an address
             found.append(Identifier(s, e, kind, PLACEHOLDERS[kind]))
+    # A name found after a cue (患者张三) is then found everywhere else in the text too.
+    known = {folded[f.start:f.end] for f in found if f.kind == "name"}
+    for name in known:
+        if len(name) >= 2:
+            for m in re.finditer(re.escape(name), folded):
+                found.append(Identifier(m.start(), m.end(), "name", PLACEHOLDERS["name"]))
     if date_shift_days is not None:
         found.extend(_dates(folded, date_shift_days))
     return _resolve_overlaps(found)
@@ -198,14 +212,26 @@ def _shift(y: str, m: str, d: str, days: int) -> date | None:
 
 
 def _resolve_overlaps(found: list[Identifier]) -> list[Identifier]:
-    """Keep the longest of overlapping finds (ties: the earlier pattern, e.g. a known name)."""
-    order = sorted(range(len(found)), key=lambda i: (-(found[i].end - found[i].start), i))
-    kept: list[Identifier] = []
-    for i in order:
-        f = found[i]
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    return sorted(kept, key=lambda f: f.start)
+    """Merge overlapping finds into one span (their union: a part of an identifier never stays in clear).
+
+    The merged span takes the placeholder of its longest part (a shifted date
+    only survives when nothing else overlaps it).
+    """
+    merged: list[tuple[int, int, Identifier]] = []  # start, end, longest part
+    for f in sorted(found, key=lambda f: (f.start, -(f.end - f.start))):
+        if merged and f.start < merged[-1][1]:
+            s0, e0, best = merged[-1]
+            if f.end - f.start > best.end - best.start:
+                best = f
+            merged[-1] = (s0, max(e0, f.end), best)
+        else:
+            merged.append((f.start, f.end, f))
+    out = []
+    for start, end, best in merged:
+        if best.kind == "date" and (start, end) != (best.start, best.end):
+            best = Identifier(start, end, "date", PLACEHOLDERS["date"])
+        out.append(Identifier(start, end, best.kind, best.replacement))
+    return out
 
 
 # -- applying replacements -------------------------------------------------------------------------
