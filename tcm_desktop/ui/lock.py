@@ -189,8 +189,10 @@ class AppLock(QObject):
         return True
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if watched is self.window and event.type() == QEvent.Type.Resize and self.screen is not None:
-            self.screen.setGeometry(self.window.rect())
+        # getattr: Qt may still deliver events while the Python side is being torn down.
+        screen = getattr(self, "screen", None)
+        if screen is not None and event.type() == QEvent.Type.Resize and watched is getattr(self, "window", None):
+            screen.setGeometry(watched.rect())
         return False
 
 
