@@ -216,10 +216,14 @@ def cmd_db_convert(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> 
 
 def cmd_db_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``db export``: every record's current version, optionally de-identified."""
-    from tcm_desktop.records.database import Database
+    from tcm_desktop.records.database import Database, default_db_path
 
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.is_file():
+        stderr.write(f"error: no database at {path}\n")
+        return EXIT_DB_ERROR
     try:
-        db = Database(args.db, passphrase=None)
+        db = Database(path)
         try:
             rows = [(h, db.load_record(h.record_id)) for h in reversed(db.history(limit=10**9))]
         finally:

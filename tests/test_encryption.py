@@ -226,3 +226,16 @@ def test_cli_subprocess_wrong_passphrase_prints_one_line(tmp_path):
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 3
     assert r.stderr.strip().count("\n") == 0 and "wrong passphrase" in r.stderr
+
+
+def test_change_passphrase_and_export_of_a_missing_database(tmp_path, monkeypatch):
+    path = tmp_path / "k.sqlite3"
+    with Database(path, passphrase=PASS) as db:
+        rid = _fill(db)
+    encryption.change_passphrase(path, PASS, "new passphrase")
+    encryption.forget_passphrases()
+    assert not encryption.check_passphrase(path, PASS)
+    with Database(path, passphrase="new passphrase") as db:
+        assert db.record_exists(rid)
+    rc, out, err = _run(["db", "export", "--db", str(tmp_path / "missing.sqlite3")], monkeypatch, PASS)
+    assert rc == cli.EXIT_DB_ERROR and "no database" in err and not (tmp_path / "missing.sqlite3").exists()

@@ -292,11 +292,14 @@ def decrypt_database(path: str | Path, passphrase: str, keep_backup: bool = True
 def change_passphrase(path: str | Path, old: str, new: str) -> None:
     """Re-key an encrypted database (SQLCipher rewrites every page under the new key)."""
     _quote(new)
+    if not is_encrypted(path):
+        raise ConversionError(f"{path} is not encrypted")
     conn = open_plain_or_encrypted(path, old)
     try:
         conn.execute(f"PRAGMA rekey = {_quote(new)}")
     finally:
         conn.close()
+    _REMEMBERED[Path(path).resolve()] = new
 
 
 def copy_database(src_conn: Any, dest: str | Path, passphrase: str | None) -> Path:
