@@ -13,6 +13,7 @@ What is found (rules, no model: they must work on any record and be auditable):
   province name, and a street + number (…路88号3单元502室);
 * hospital numbers (住院号, 门诊号, 病历号, 病案号, 就诊卡号…) and insurance
   numbers (医保号, 社保卡号…): the number after the cue;
+* any run of 11 or more digits (cards, accounts, numbers written together);
 * birth dates (after 出生/生日); other calendar dates are shifted by a
   per-patient number of days when asked (relative times like ``3年前`` stay).
 
@@ -52,6 +53,7 @@ PLACEHOLDERS: dict[str, str] = {
     "birth_date": "[出生日期]",
     "wechat": "[微信号]",
     "date": "[日期]",
+    "number": "[编号]",
 }
 
 # -- character classes -----------------------------------------------------------------------------
@@ -99,6 +101,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("phone", re.compile(
         r"(?<![0-9])(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?![0-9])"), 0),
     ("phone", re.compile(r"(?<![0-9])(?:[(（]0\d{2,3}[)）]\s?|0\d{2,3}[\s\-]\s?)(?:\d{7,8}|\d{3,4}[\s\-]\d{4})(?:[\-转]\d{1,5})?(?![0-9])"), 0),
+    # Any run of 11+ digits (a card, account or two numbers written together): clinical values are never this long.
+    ("number", re.compile(r"(?<![0-9])[0-9]{11,}(?![0-9])"), 0),
     ("birth_date", re.compile(
         r"(?:出生日期|出生年月|出生于|出生|生于|生日|DOB)" + _SEP
         + r"((?:19|20)\d{2}\s*(?:年|[\-/.])\s*\d{1,2}(?:\s*(?:月|[\-/.])\s*(?:\d{1,2}\s*日?)?)?)"), 1),
