@@ -156,3 +156,25 @@ def test_first_start_offers_encryption_once(qtbot, tmp_path, settings):
     assert offer_encryption(path, settings, _Filled(PASS, PASS)) is None  # offered once only
     Database(path, passphrase=PASS).close()
     assert encryption.is_encrypted(path)
+
+
+def test_deidentified_export_from_the_app(qtbot, tmp_path, settings):
+    import json
+
+    from tcm_desktop.records.deidentify import check_offsets
+    from tcm_desktop.structured import StructuredRecord
+
+    db = Database(tmp_path / "plain.sqlite3")
+    w = _window(qtbot, db, settings)
+    try:
+        w.patient.setText("王秀英")
+        w.editor.setPlainText("王秀英，女，62岁，电话13912345678。\n" + SAMPLE_TEXT)
+        out = w.export_deidentified_json(tmp_path / "deid.json")
+        data = json.loads(out.read_text(encoding="utf-8"))
+        assert "王秀英" not in out.read_text(encoding="utf-8") and "13912345678" not in data["text"]
+        assert data["text"].startswith("[姓名]，女，62岁，电话[电话]。") and SAMPLE_TEXT in data["text"]
+        assert check_offsets(StructuredRecord.from_dict(data)) == []
+    finally:
+        w.close()
+        w.pool.shutdown()
+        db.close()
