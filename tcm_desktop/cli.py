@@ -3,6 +3,8 @@
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
     tcm-desktop tongue [--masks DIR] IMAGE...
+    tcm-desktop db encrypt|decrypt [--db PATH]     convert the record database (TCM_DB_PASSPHRASE)
+    tcm-desktop db export [--db PATH] [--deidentify [--shift-dates]] [--format jsonl|json|csv] [--out FILE]
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 
 
 class InputError(Exception):
@@ -133,12 +135,16 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     if args.db:
         from tcm_desktop.records.database import Database
 
-        db = Database(args.db)
         try:
-            for r in results:
-                db.save_record(r, user=args.user)
-        finally:
-            db.close()
+            db = Database(args.db)
+            try:
+                for r in results:
+                    db.save_record(r, user=args.user)
+            finally:
+                db.close()
+        except _db_failures() as exc:
+            stderr.write(f"error: {exc}\n")
+            return EXIT_DB_ERROR
     if args.pdf:
         from tcm_desktop.records.report_pdf import write_report
 
@@ -173,6 +179,85 @@ def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if all(r.get("ok") for r in results) else EXIT_INPUT_ERROR
 
 
+def _db_failures() -> tuple[type[BaseException], ...]:
+    """Every exception that means "the database cannot be used": exit 3 with one line."""
+    from tcm_desktop.records import encryption
+    from tcm_desktop.records.database import StorageError
+
+    return (encryption.PassphraseError, encryption.ConversionError, StorageError, OSError,
+            *encryption.database_errors())
+
+
+def cmd_db_convert(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """``db encrypt`` / ``db decrypt``: convert the file in place, passphrase from TCM_DB_PASSPHRASE."""
+    from tcm_desktop.records import encryption
+    from tcm_desktop.records.database import default_db_path
+
+    path = Path(args.db) if args.db else default_db_path()
+    passphrase = encryption.env_passphrase()
+    if not passphrase:
+        stderr.write(f"error: set {encryption.PASSPHRASE_ENV} to the database passphrase\n")
+        return EXIT_DB_ERROR
+    try:
+        if args.db_command == "encrypt":
+            backup = encryption.encrypt_database(path, passphrase, keep_backup=args.keep_backup)
+        else:
+            backup = encryption.decrypt_database(path, passphrase, keep_backup=not args.no_backup)
+    except _db_failures() as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_DB_ERROR
+    stdout.write(f"{path}: {args.db_command}ed" + (f" (previous file kept as {backup})" if backup else "") + "\n")
+    return EXIT_OK
+
+
+def cmd_db_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """``db export``: every record's current version, optionally de-identified."""
+    from tcm_desktop.records.database import Database, default_db_path
+
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.is_file():
+        stderr.write(f"error: no database at {path}\n")
+        return EXIT_DB_ERROR
+    try:
+        db = Database(path)
+        try:
+            rows = [(h, db.load_record(h.record_id)) for h in reversed(db.history(limit=10**9))]
+        finally:
+            db.close()
+    except _db_failures() as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_DB_ERROR
+    out = open(args.out, "w", encoding="utf-8-sig" if args.format == "csv" else "utf-8", newline="") \
+        if args.out else stdout
+    try:
+        if args.format == "csv":
+            from tcm_desktop.records.exports import to_csv
+
+            records = [rec for _, rec in rows]
+            if args.deidentify:
+                from tcm_desktop.records.deidentify import Deidentifier
+
+                de = Deidentifier(shift_dates=args.shift_dates)
+                records = [de.record(rec, h.patient_name, str(h.patient_id or ""))[0] for h, rec in rows]
+            out.write(to_csv(records))
+            return EXIT_OK
+        dicts = [{**rec.to_dict(), "title": h.title, "patient_id": h.patient_id, "patient_name": h.patient_name,
+                  "created": h.created, "updated": h.updated, "version": h.version} for h, rec in rows]
+        if args.deidentify:
+            from tcm_desktop.records.deidentify import Deidentifier
+
+            de = Deidentifier(shift_dates=args.shift_dates)
+            dicts = [de.export_dict(d) for d in dicts]
+        if args.format == "json":
+            out.write(json.dumps(dicts, ensure_ascii=False, indent=1) + "\n")
+        else:
+            out.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
+        return EXIT_OK
+    finally:
+        if out is not stdout:
+            out.close()
+
+
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
     d = r.to_dict()
@@ -205,7 +290,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
+    _add_db_parser(sub)
     return ap
+
+
+def _add_db_parser(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("db", help="the record database: encrypt, decrypt, export (passphrase: TCM_DB_PASSPHRASE)")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    enc = dsub.add_parser("encrypt", help="encrypt a plain database in place (SQLCipher)")
+    enc.add_argument("--keep-backup", action="store_true", help="keep the plain original (it is NOT encrypted)")
+    dec = dsub.add_parser("decrypt", help="turn an encrypted database back into a plain one")
+    dec.add_argument("--no-backup", action="store_true", help="do not keep the encrypted original")
+    exp = dsub.add_parser("export", help="export every record's current version")
+    exp.add_argument("--format", choices=("jsonl", "json", "csv"), default="jsonl")
+    exp.add_argument("--out", help="output file (default: standard output)")
+    exp.add_argument("--deidentify", action="store_true",
+                     help="replace names, phones, ID/hospital/insurance numbers, addresses, e-mails by placeholders")
+    exp.add_argument("--shift-dates", action="store_true", help="with --deidentify: shift dates by a per-patient offset")
+    for p in (enc, dec, exp):
+        p.add_argument("--db", help="database file (default: the app's database)")
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
@@ -215,6 +318,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command == "db":
+        if args.db_command == "export":
+            return cmd_db_export(args, stdout, stderr)
+        return cmd_db_convert(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

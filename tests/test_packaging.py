@@ -31,3 +31,12 @@ def test_bundle_builds_and_self_tests(tmp_path) -> None:
                        env={"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen", "TCM_USER_DIR": str(tmp_path / "user")})
     assert q.returncode == 0, q.stderr[-2000:]
     assert '"entities"' in q.stdout
+    # SQLCipher is in the bundle: save, encrypt, read back with the passphrase, refuse a wrong one
+    db = tmp_path / "enc.sqlite3"
+    base = {"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen", "TCM_USER_DIR": str(tmp_path / "user")}
+    for args, key, rc in ((["structure", str(rec), "--db", str(db)], None, 0), (["db", "encrypt", "--db", str(db)], "k3y-phrase", 0),
+                          (["db", "export", "--db", str(db)], "k3y-phrase", 0), (["db", "export", "--db", str(db)], "wrong", 3)):
+        env = {**base, **({"TCM_DB_PASSPHRASE": key} if key else {})}
+        r = subprocess.run([str(bundle / "tcm-desktop"), *args], capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == rc, (args, r.stderr[-2000:])
+    assert "胃脘胀痛".encode() not in db.read_bytes()

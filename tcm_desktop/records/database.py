@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 import sqlite_utils
 
 from tcm_desktop.config import user_dir
+from tcm_desktop.records import encryption
 from tcm_desktop.structured import StructuredRecord
 
 SCHEMA_VERSION = 1
@@ -151,10 +151,11 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
 class Database:
     """The app's SQLite store. One instance per thread (sqlite connections are per-thread)."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, passphrase: str | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=30)
+        # Plain file -> sqlite3; encrypted (or new with a passphrase) -> SQLCipher; see records/encryption.py.
+        conn = encryption.connect(self.path, passphrase, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")

@@ -81,11 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tcm_desktop.ui.main_window import MainWindow
 
     app = create_app([sys.argv[0], *args])
+    from tcm_desktop.records.database import default_db_path
+    from tcm_desktop.records.encryption import database_errors
+    from tcm_desktop.ui.lock import offer_encryption, open_database
+
     try:
-        db = Database()
-    except (StorageError, OSError) as exc:
+        path = default_db_path()
+        new_passphrase = offer_encryption(path, QSettings())
+        db = Database(path, passphrase=new_passphrase) if new_passphrase else open_database(path)
+    except (StorageError, OSError, *database_errors()) as exc:
         print(f"cannot open the database: {exc}", file=sys.stderr)
         return 2
+    if db is None:  # the passphrase prompt was cancelled
+        return 0
     window = MainWindow(default_engine_factory, db, QSettings())
     window.show()
     rc = app.exec()

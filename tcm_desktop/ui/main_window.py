@@ -14,7 +14,6 @@ modal boxes that would block a clinic workflow.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QProgressBar,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -46,6 +46,7 @@ from tcm_desktop.ui.entity_list import EntityList
 from tcm_desktop.ui.history_dialog import HistoryDialog
 from tcm_desktop.ui.i18n import t
 from tcm_desktop.ui.legend import Legend
+from tcm_desktop.ui.lock import LOCK_MINUTES_KEY, install_lock, lock_minutes
 from tcm_desktop.ui.offsets import OffsetMap
 from tcm_desktop.ui.record_editor import RecordEditor
 from tcm_desktop.ui.review import ReviewController
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self._restore_unsaved_draft()
         self._update_actions()
         self._update_title()
+        self.app_lock = install_lock(self, db, self.settings)  # None for a plain database
         if load_model:
             QTimer.singleShot(0, self.start_model_load)
 
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
         self.act_pdf = self._action("导出 PDF", self.export_pdf, "Ctrl+P", "actPdf")
         self.act_json = self._action("导出 JSON", self.export_json, None, "actJson")
         self.act_csv = self._action("导出 CSV", self.export_csv, None, "actCsv")
+        self.act_deid = self._action("导出去标识化 JSON（科研）", self.export_deidentified_json, None, "actJsonDeid")
         self.act_batch = self._action("批量导入…", self.batch_import, None, "actBatch")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
         self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
@@ -207,7 +210,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_new, self.act_history, self.act_save, self.act_batch):
             m.addAction(a)
         m.addSeparator()
-        for a in (self.act_pdf, self.act_json, self.act_csv):
+        for a in (self.act_pdf, self.act_json, self.act_csv, self.act_deid):
             m.addAction(a)
         m = mb.addMenu(t("审核"))
         for a in (self.act_analyse, self.act_cancel, self.act_undo, self.act_redo, self.act_accept_all):
@@ -469,12 +472,7 @@ class MainWindow(QMainWindow):
         if not path:
             return None
         rec = self.current_record()
-        photo = None
-        if self.tongue_panel.photo_bytes is not None:
-            tmp = tempfile.NamedTemporaryFile(suffix=".png", delete=False)
-            tmp.write(self.tongue_panel.photo_bytes)
-            tmp.close()
-            photo = tmp.name
+        photo = self.tongue_panel.photo_bytes  # passed as bytes: no clear copy in a temp file
         name = self.patient.text().strip()
         try:
             out = write_report(path, rec, clinic=str(self.settings.value("user/clinic", "")),
@@ -484,9 +482,6 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - a failed export is reported, the record is untouched
             self.show_error(t("导出失败：") + str(exc))
             return None
-        finally:
-            if photo:
-                Path(photo).unlink(missing_ok=True)
         self.show_message(t("已导出：") + str(out))
         return out
 
@@ -510,6 +505,19 @@ class MainWindow(QMainWindow):
         self.show_message(t("已导出：") + str(out))
         return out
 
+    def export_deidentified_json(self, path: str | Path | None = None) -> Path | None:
+        """The record for research: names, numbers, addresses… replaced, offsets recomputed (records/deidentify)."""
+        from tcm_desktop.records.deidentify import Deidentifier
+        from tcm_desktop.records.exports import write_json
+
+        path = path or self._ask_path(t("导出去标识化 JSON（科研）"), "json", "JSON (*.json)")
+        if not path:
+            return None
+        record, _ = Deidentifier().record(self.current_record(), self.patient.text().strip())
+        out = write_json(path, record)
+        self.show_message(t("已导出：") + str(out))
+        return out
+
     # -- batch / settings -----------------------------------------------------------
     def make_batch_dialog(self) -> BatchDialog:
         return BatchDialog(self.engine, self.db.path, self.pool, str(self.settings.value("user/doctor", "")), self)
@@ -525,6 +533,11 @@ class MainWindow(QMainWindow):
         doctor = QLineEdit(str(self.settings.value("user/doctor", "")))
         form.addRow(t("诊所名称"), clinic)
         form.addRow(t("医师姓名"), doctor)
+        minutes = QSpinBox()
+        minutes.setRange(0, 240)
+        minutes.setSpecialValueText(t("从不"))
+        minutes.setValue(int(lock_minutes(self.settings)))
+        form.addRow(t("空闲自动锁定（分钟，需加密数据库）"), minutes)
         bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         bb.accepted.connect(dlg.accept)
         bb.rejected.connect(dlg.reject)
@@ -532,6 +545,9 @@ class MainWindow(QMainWindow):
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.settings.setValue("user/clinic", clinic.text().strip())
             self.settings.setValue("user/doctor", doctor.text().strip())
+            self.settings.setValue(LOCK_MINUTES_KEY, minutes.value())
+            if self.app_lock is not None:
+                self.app_lock.watcher.set_timeout(minutes.value() * 60_000)
 
     def _on_language_action(self) -> None:
         act = self.sender()

@@ -639,5 +639,77 @@
         <source>（保存的分析结果；舌象模型当前不可用）</source>
         <translation>(saved analysis; the tongue model is not available now)</translation>
     </message>
+    <message>
+        <source>不加密</source>
+        <translation>Don't encrypt</translation>
+    </message>
+    <message>
+        <source>两次输入的口令不一致</source>
+        <translation>The two passphrases differ</translation>
+    </message>
+    <message>
+        <source>从不</source>
+        <translation>Never</translation>
+    </message>
+    <message>
+        <source>再次输入</source>
+        <translation>Repeat</translation>
+    </message>
+    <message>
+        <source>加密</source>
+        <translation>Encrypt</translation>
+    </message>
+    <message>
+        <source>加密病历数据库</source>
+        <translation>Encrypt the record database</translation>
+    </message>
+    <message>
+        <source>口令</source>
+        <translation>Passphrase</translation>
+    </message>
+    <message>
+        <source>口令不正确，请重试</source>
+        <translation>Wrong passphrase, try again</translation>
+    </message>
+    <message>
+        <source>口令不正确，请重试：</source>
+        <translation>Wrong passphrase, try again:</translation>
+    </message>
+    <message>
+        <source>口令至少需要 8 个字符</source>
+        <translation>The passphrase needs at least 8 characters</translation>
+    </message>
+    <message>
+        <source>导出去标识化 JSON（科研）</source>
+        <translation>Export de-identified JSON (research)</translation>
+    </message>
+    <message>
+        <source>已锁定</source>
+        <translation>Locked</translation>
+    </message>
+    <message>
+        <source>已锁定：输入数据库口令以继续</source>
+        <translation>Locked: enter the database passphrase to continue</translation>
+    </message>
+    <message>
+        <source>建议加密：电脑丢失或被他人使用时，病历无法被读取。口令遗失则数据无法恢复。</source>
+        <translation>Encryption is recommended: if the PC is lost or used by someone else, the records cannot be read. A lost passphrase cannot be recovered, nor can the data.</translation>
+    </message>
+    <message>
+        <source>数据库口令</source>
+        <translation>Database passphrase</translation>
+    </message>
+    <message>
+        <source>病历数据库已加密，请输入口令：</source>
+        <translation>The record database is encrypted; enter its passphrase:</translation>
+    </message>
+    <message>
+        <source>空闲自动锁定（分钟，需加密数据库）</source>
+        <translation>Lock after idle minutes (encrypted database)</translation>
+    </message>
+    <message>
+        <source>解锁</source>
+        <translation>Unlock</translation>
+    </message>
 </context>
 </TS>
