@@ -3,6 +3,7 @@
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
     tcm-desktop tongue [--masks DIR] IMAGE...
+    tcm-desktop rules [--db PATH] [--kind K] [--min-count N] [--min-confidence X] [--reviewed-only] [--format jsonl|csv]
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DATABASE_ERROR = 0, 1, 2, 3
 
 
 class InputError(Exception):
@@ -177,6 +178,43 @@ def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if all(r.get("ok") for r in results) else EXIT_INPUT_ERROR
 
 
+def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Association rules mined from the clinic's database: one JSON line (or CSV row) per rule."""
+    import csv
+    import sqlite3
+
+    from tcm_desktop.insights.rules import mine_rules
+    from tcm_desktop.insights.source import load_transactions
+    from tcm_desktop.records.database import StorageError, default_db_path
+
+    if args.min_count < 1 or not 0.0 <= args.min_confidence <= 1.0 or args.max_antecedent < 1:
+        stderr.write("error: --min-count and --max-antecedent must be at least 1, --min-confidence between 0 and 1\n")
+        return EXIT_INPUT_ERROR
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.is_file():
+        stderr.write(f"error: no database at {path}\n")
+        return EXIT_DATABASE_ERROR
+    try:
+        transactions = load_transactions(path, reviewed_only=args.reviewed_only)
+    except (StorageError, sqlite3.Error) as exc:
+        stderr.write(f"error: cannot read the database {path}: {exc}\n")
+        return EXIT_DATABASE_ERROR
+    rules = mine_rules(transactions, [args.kind] if args.kind else None, args.min_count, args.min_confidence,
+                       args.max_antecedent)
+    rows = [r.to_json() for r in rules]
+    if args.format == "jsonl":
+        for row in rows:
+            stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        fields = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift", "conviction"]
+        w = csv.DictWriter(stdout, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({**row, "antecedent": "、".join(row["antecedent"]), "consequent": "、".join(row["consequent"])})
+    stderr.write(f"{len(rules)} rules from {len(transactions)} records\n")
+    return EXIT_OK
+
+
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
     d = r.to_dict()
@@ -209,6 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
+    r = sub.add_parser("rules", help="association rules mined from the clinic's records (statistics, not advice)")
+    r.add_argument("--db", help="SQLite database (default: the app's database)")
+    from tcm_desktop.insights.transactions import KINDS
+
+    r.add_argument("--kind", choices=tuple(KINDS),
+                   help="only this kind of rule (default: all kinds)")
+    r.add_argument("--min-count", type=int, default=2, help="records holding both sides (default 2)")
+    r.add_argument("--min-confidence", type=float, default=0.0, help="0..1 (default 0)")
+    r.add_argument("--max-antecedent", type=int, default=1, help="items on the left-hand side (default 1)")
+    r.add_argument("--reviewed-only", action="store_true", help="only records whose every entity was reviewed")
+    r.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     return ap
 
 
@@ -219,6 +268,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command == "rules":
+        return cmd_rules(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 
