@@ -138,3 +138,22 @@ def test_similar_cases_rank_by_shared_present_findings(toy):
     assert [c.record_id for c in out] == ["r1", "r4", "r3"]
     assert out[0].shared == ("头痛", "恶寒") and out[0].score > out[1].score
     assert all(c.record_id != "r2" for c in out)
+
+
+def test_pair_counting_agrees_with_efficient_apriori_on_random_clinics():
+    """The numpy cross-pair count (default path) gives exactly the one-item rules efficient-apriori finds."""
+    import random
+
+    from tcm_desktop.insights.transactions import KINDS, Transaction
+
+    rng = random.Random(7)
+    vocab = [(label, f"{label[:2]}{i}") for label in sorted({lb for k in KINDS.values() for lb in k.labels})
+             for i in range(6)]
+    tx = [Transaction(f"t{j}", frozenset(rng.sample(vocab, rng.randint(0, 12)))) for j in range(300)]
+    for kind in KINDS:
+        fast = {(r.key, r.count, r.antecedent_count, r.consequent_count)
+                for r in mine_kind(tx, kind, min_count=3)}
+        slow = {(r.key, r.count, r.antecedent_count, r.consequent_count)
+                for r in mine_kind(tx, kind, min_count=3, max_antecedent=2)
+                if len(r.antecedent) == 1 and len(r.consequent) == 1}
+        assert fast == slow and len(fast) > 10, kind
