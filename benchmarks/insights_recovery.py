@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tcm_desktop.insights.compositions import default_book  # noqa: E402
 from tcm_desktop.insights.rules import Rule, mine_rules  # noqa: E402
 from tcm_desktop.insights.transactions import FINDINGS, KINDS, Transaction, from_structured  # noqa: E402
 from tcm_desktop.records.database import Database  # noqa: E402
@@ -138,11 +139,16 @@ def main(argv: list[str] | None = None) -> int:
                for arm in arms}
         for kind in [*KINDS, "all"]
     }
+    book = default_book()
+    mentions = [r.text[e.start : e.end] for rs in splits.values() for r in rs for e in r.entities if e.label == "FORMULA"]
+    covered = [m for m in mentions if book.variants(m)]
     result = {
         "split": args.split, "records": len(records), "min_count": args.min_count,
         "min_confidence": args.min_confidence, "model_version": engine.version,
         "engine_seconds": round(engine_s, 1),
         "lexicon_finding_hits": finding_hits, "lexicon_finding_hits_in_gold_non_present_spans": negated_hits,
+        "formula_mentions_all_splits": len(mentions), "formula_names_all_splits": len(set(mentions)),
+        "formula_mentions_with_composition": len(covered), "formula_names_with_composition": sorted(set(covered)),
         "table": table,
     }
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -52,3 +52,18 @@ def make_toy_db(path: Path) -> Path:
         for r in TOY:
             db.save_record(StructuredRecord.from_dict(r.to_dict()))
     return path
+
+
+def formula_record() -> StructuredRecord:
+    """补阳还五汤 without 红花, plus 全蝎: against the shipped table, 加 全蝎；减 红花."""
+    from tcm_desktop.structured import Prescription, PrescriptionItem
+
+    text = "处方：补阳还五汤加减：黄芪30g，当归10g，赤芍10g，川芎10g，地龙10g，桃仁10g，全蝎3g。"
+    herbs = ["黄芪", "当归", "赤芍", "川芎", "地龙", "桃仁", "全蝎"]
+    ents = [FoundEntity(3, 8, "FORMULA", "补阳还五汤")]
+    items = []
+    for h in herbs:
+        s = text.index(h)
+        ents.append(FoundEntity(s, s + len(h), "HERB", h, normalized={"canonical": h}))
+        items.append(PrescriptionItem(h, h, entity_start=s))
+    return StructuredRecord("rx1", text, ents, prescription=Prescription(formula=["补阳还五汤"], items=items))

@@ -12,7 +12,7 @@ from tcm_desktop.insights.rules import mine_kind, mine_rules, records_for_rule
 from tcm_desktop.insights.similar import similar_cases
 from tcm_desktop.insights.source import load_transactions
 from tcm_desktop.insights.transactions import from_structured, item_name
-from tcm_desktop.structured import Prescription, PrescriptionItem
+from tcm_desktop.structured import FoundEntity, Prescription, PrescriptionItem
 from tcm_desktop.text.values import Normalizer
 from tests.insights_toy import TOY, make_toy_db
 
@@ -98,12 +98,25 @@ def test_modifications_against_a_known_formula():
     assert m.formulas[0].variant == "四君子汤_1" and m.formulas[0].removed == ("人参",)
     assert m.added == ("党参", "陈皮")
     assert m.summary() == "四君子汤加减：加 党参、陈皮；减 人参"
-    # two formulas at once (合方): herbs of either are not "added"; unknown formulas are named but not compared
-    both = compare(Prescription(formula=["四君子汤", "左金丸", "无名方"], items=items + [PrescriptionItem("黄连", "黄连")]),
-                   book)
-    assert [f.known for f in both.formulas] == [True, True, False]
+    # two formulas at once (合方): herbs of either are not "added"
+    both = compare(Prescription(formula=["四君子汤", "左金丸"], items=items + [PrescriptionItem("黄连", "黄连")]), book)
     assert both.formulas[1].removed == ("吴茱萸",) and both.added == ("党参", "陈皮")
-    # a formula named without herbs: nothing is called removed
+    # a formula not in the table: named, and then no herb can be called "added" (it may belong to that formula)
+    partial = compare(Prescription(formula=["四君子汤", "无名方"], items=items), book)
+    assert [f.known for f in partial.formulas] == [True, False] and partial.added == ()
+    assert partial.summary() == "四君子汤：减 人参；无名方组成不在方剂表中，未列加味"
+    # only the additions written (补阳还五汤加全蝎): no herb of the formula is claimed removed
+    extra = compare(Prescription(formula=["四君子汤"], items=[PrescriptionItem("全蝎", "全蝎", entity_start=0)]), book)
+    assert extra.formulas[0].removed == () and extra.summary() == "四君子汤：加 全蝎"
+    # a patent medicine in the prescription block is not an added herb
+    rows = [PrescriptionItem("人参", "人参", entity_start=0), PrescriptionItem("白术", "白术", entity_start=3),
+            PrescriptionItem("茯苓", "茯苓", entity_start=6), PrescriptionItem("甘草", "甘草", entity_start=9),
+            PrescriptionItem("香砂养胃丸", "香砂养胃丸", entity_start=12)]
+    ents = [FoundEntity(0, 2, "HERB", "人参"), FoundEntity(3, 5, "HERB", "白术"), FoundEntity(6, 8, "HERB", "茯苓"),
+            FoundEntity(9, 11, "HERB", "甘草"), FoundEntity(12, 17, "PATENT_MEDICINE", "香砂养胃丸")]
+    assert compare(Prescription(formula=["四君子汤"], items=rows), book, ents).summary() == "四君子汤：原方未加减"
+    assert compare(Prescription(formula=["四君子汤"], items=rows), book).added == ("香砂养胃丸",)
+    # a formula named without herbs: nothing to say
     assert compare(Prescription(formula=["四君子汤加减"]), book).summary() == ""
     assert compare(Prescription(formula=["无名方"], items=items), book).summary() == ""
 
@@ -157,3 +170,20 @@ def test_pair_counting_agrees_with_efficient_apriori_on_random_clinics():
                 for r in mine_kind(tx, kind, min_count=3, max_antecedent=2)
                 if len(r.antecedent) == 1 and len(r.consequent) == 1}
         assert fast == slow and len(fast) > 10, kind
+
+
+def test_modifications_in_the_pdf_report(tmp_path):
+    import shutil
+    import subprocess
+
+    from tcm_desktop.records.report_pdf import write_report
+    from tests.insights_toy import formula_record
+
+    rec = formula_record()
+    assert compare(rec.prescription, entities=rec.entities).summary() == "补阳还五汤：加 全蝎；减 红花"
+    pdf = write_report(tmp_path / "rx.pdf", rec)
+    if shutil.which("pdftotext"):  # the text check needs poppler-utils (installed by `make test`)
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "加减：补阳还五汤：加 全蝎；减 红花" in text.replace("\n", "")
+    else:
+        assert pdf.stat().st_size > 1000

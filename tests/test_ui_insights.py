@@ -91,3 +91,11 @@ def _first_behind(iw):
     iw.kind_box.setCurrentIndex(iw.kind_box.findData("syndrome-formula"))
     iw.table.selectRow(0)
     return iw.behind.item(0)
+
+
+def test_structured_view_shows_modifications():
+    from tcm_desktop.ui.structured_view import structured_html
+    from tests.insights_toy import formula_record
+
+    html = structured_html(formula_record())
+    assert "加减" in html and "补阳还五汤：加 全蝎；减 红花" in html

@@ -4,7 +4,13 @@ For each formula the prescription names, the standard composition variant
 that shares the most herbs with the prescription (Jaccard) is the reference;
 ``removed`` are its herbs the doctor left out, ``added`` the prescribed herbs
 that none of the named formulas contains (so 左金丸合化肝煎 is compared with
-both at once). Herbs are compared by canonical name (``炙甘草`` = ``甘草``).
+both at once). Herbs are compared by canonical name (``炙甘草`` = ``甘草``);
+only HERB rows count (not a patent medicine written in the same block).
+
+What is not claimed: nothing is "removed" when no herb of the formula is
+written (``补阳还五汤加全蝎、蜈蚣`` lists only the additions), and nothing is
+"added" when one of the named formulas is not in the table (its herbs would
+look like additions).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tcm_desktop.insights.compositions import FormulaBook, Variant, default_book
-from tcm_desktop.structured import Prescription
+from tcm_desktop.structured import FoundEntity, Prescription
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,10 @@ class Modifications:
     prescribed: tuple[str, ...] = field(default=())
 
     @property
+    def unknown(self) -> tuple[str, ...]:
+        return tuple(f.formula for f in self.formulas if not f.known)
+
+    @property
     def any_known(self) -> bool:
         return any(f.known for f in self.formulas)
 
@@ -49,6 +59,8 @@ class Modifications:
             parts.append("加 " + "、".join(self.added))
         if removed:
             parts.append("减 " + "、".join(dict.fromkeys(removed)))
+        if self.unknown:
+            parts.append("、".join(self.unknown) + "组成不在方剂表中，未列加味")
         return f"{names}：" + ("；".join(parts) if parts else "原方未加减")
 
 
@@ -60,10 +72,19 @@ def _best(variants: Sequence[Variant], prescribed: set[str]) -> Variant:
     return max(variants, key=score)
 
 
-def compare(prescription: Prescription, book: FormulaBook | None = None) -> Modifications:
-    """The 加减 of a structured prescription against the standard compositions."""
+def compare(prescription: Prescription, book: FormulaBook | None = None,
+            entities: Sequence[FoundEntity] | None = None) -> Modifications:
+    """The 加减 of a structured prescription against the standard compositions.
+
+    With the record's ``entities``, rows whose entity is not a HERB (patent
+    medicines, Western drugs) are left out of the comparison.
+    """
     book = book if book is not None else default_book()
-    prescribed = list(dict.fromkeys((it.canonical or it.name).strip() for it in prescription.items if it.name.strip()))
+    label_at = {e.start: e.label for e in entities} if entities is not None else {}
+    prescribed = list(dict.fromkeys(
+        (it.canonical or it.name).strip() for it in prescription.items
+        if it.name.strip() and label_at.get(it.entity_start, "HERB") == "HERB"
+    ))
     have = set(prescribed)
     matches: list[FormulaMatch] = []
     standard_all: set[str] = set()
@@ -74,8 +95,9 @@ def compare(prescription: Prescription, book: FormulaBook | None = None) -> Modi
             continue
         v = _best(variants, have)
         standard_all |= set(v.herbs)
-        # no herbs listed (``香砂六君子汤加减，7剂``): nothing can be said to be removed
-        removed = tuple(h for h in v.herbs if h not in have) if have else ()
+        # no herb of the formula written (only additions, or no herbs at all): nothing is called removed
+        removed = tuple(h for h in v.herbs if h not in have) if set(v.herbs) & have else ()
         matches.append(FormulaMatch(name, v.id, v.herbs, removed))
-    added = tuple(h for h in prescribed if h not in standard_all) if standard_all and have else ()
+    complete = all(m.known for m in matches)
+    added = tuple(h for h in prescribed if h not in standard_all) if standard_all and complete else ()
     return Modifications(tuple(matches), added, tuple(prescribed))

@@ -221,7 +221,7 @@ def write_report(
             meta.append("剂数：" + escape(pres.doses))
         if pres.usage:
             meta.append("用法：" + escape("，".join(pres.usage)))
-        mods = compare(pres).summary()
+        mods = compare(pres, entities=record.entities).summary()
         if mods:
             meta.append("加减：" + escape(mods))
         if meta:

@@ -65,7 +65,7 @@ def structured_html(record: StructuredRecord) -> str:
             meta.append(f"{escape(t('剂数'))}：{escape(p.doses)}")
         if p.usage:
             meta.append(f"{escape(t('用法'))}：{escape('，'.join(p.usage))}")
-        mods = compare(p).summary()
+        mods = compare(p, entities=record.entities).summary()
         if mods:
             meta.append(f"{escape(t('加减'))}：{escape(mods)}")
         if meta:
