@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(result, ensure_ascii=False, indent=1))
     print()
-    print("| kind | gold rules | arm | rules | shared | precision | recall | F1 | confidence MAE |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| kind | gold rules | arm | rules | shared | precision | recall | F1 | confidence MAE | confidence bias |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for kind, row in table.items():
         for arm in ("engine", "lexicon", "lexicon-neg"):
             c = row[arm]
