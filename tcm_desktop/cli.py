@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,15 +203,21 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     rules = mine_rules(transactions, [args.kind] if args.kind else None, args.min_count, args.min_confidence,
                        args.max_antecedent)
     rows = [r.to_json() for r in rules]
-    if args.format == "jsonl":
-        for row in rows:
-            stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-    else:
-        fields = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift", "conviction"]
-        w = csv.DictWriter(stdout, fieldnames=fields, lineterminator="\n")
-        w.writeheader()
-        for row in rows:
-            w.writerow({**row, "antecedent": "、".join(row["antecedent"]), "consequent": "、".join(row["consequent"])})
+    try:
+        if args.format == "jsonl":
+            for row in rows:
+                stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            fields = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift", "conviction"]
+            w = csv.DictWriter(stdout, fieldnames=fields, lineterminator="\n")
+            w.writeheader()
+            for row in rows:
+                w.writerow({**row, "antecedent": "、".join(row["antecedent"]), "consequent": "、".join(row["consequent"])})
+        stdout.flush()
+    except BrokenPipeError:  # `tcm-desktop rules | head`: the reader has what it wanted
+        if stdout is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     stderr.write(f"{len(rules)} rules from {len(transactions)} records\n")
     return EXIT_OK
 

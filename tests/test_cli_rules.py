@@ -47,3 +47,13 @@ def test_rules_errors_are_one_line(tmp_path):
     assert rc == 3 and err.startswith("error: cannot read the database")
     rc, _, err = _run(["rules", "--db", str(bad), "--min-confidence", "2"])
     assert rc == 1 and "--min-confidence" in err
+
+
+def test_rules_into_a_closed_pipe_is_not_an_error(tmp_path):
+    class ClosedPipe(io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    err = io.StringIO()
+    rc = main(["rules", "--db", str(make_toy_db(tmp_path / "toy.sqlite3"))], stdout=ClosedPipe(), stderr=err)
+    assert rc == 0 and "Traceback" not in err.getvalue()
