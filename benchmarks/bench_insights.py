@@ -78,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--db", type=Path, help="reuse/keep the generated database here")
     ap.add_argument("--json", type=Path, help="also write the numbers as JSON")
+    ap.add_argument("--method", choices=("auto", "apriori"), default="auto",
+                    help="apriori: one-item rules through efficient-apriori too (the comparison in docs/insights.md)")
     args = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory()
     path = args.db or Path(tmp.name) / "bench.sqlite3"
-    result: dict = {"records": args.records, "min_count": args.min_count, "cpus": os.cpu_count(),
+    result: dict = {"records": args.records, "min_count": args.min_count, "method": args.method, "cpus": os.cpu_count(),
                     "python": platform.python_version(), "machine": platform.machine()}
     if not path.exists():
         t0 = time.perf_counter()
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     c0, t0 = time.process_time(), time.perf_counter()
     tx = load_transactions(path)
     c1, t1 = time.process_time(), time.perf_counter()
-    rules = mine_rules(tx, min_count=args.min_count)
+    rules = mine_rules(tx, min_count=args.min_count, method=args.method)
     c2, t2 = time.process_time(), time.perf_counter()
     result.update({
         "transactions": len(tx), "load_s": round(t1 - t0, 2), "mine_s": round(t2 - t1, 2),

@@ -129,9 +129,9 @@ def _cross_pair_counts(transactions: Sequence[Transaction], k: Kind, min_count: 
 
     Why not apriori here: for one-item antecedents only pairs across the two
     sides matter, but apriori over whole records counts every same-side pair
-    too (symptom–symptom, herb–herb) by intersecting Python sets; measured on
-    a generated 20,000-record database it took 75 s, so 100,000 records would
-    be far past the 30 s target. The cross pairs are a sparse contingency
+    too (symptom–symptom, herb–herb) by intersecting Python sets, far too slow
+    for 100,000 records (``benchmarks/bench_insights.py --method apriori``,
+    numbers in docs/insights.md). The cross pairs are a sparse contingency
     count: every (left item, right item) of each record, coded as one integer
     and counted with ``np.unique``. Longer antecedents go to efficient-apriori;
     ``tests/test_insights.py`` checks that both give the same one-item rules.
@@ -175,14 +175,19 @@ def mine_kind(
     min_confidence: float = 0.0,
     max_antecedent: int = 1,
     table: ItemTable | None = None,
+    method: str = "auto",
 ) -> list[Rule]:
-    """Rules of one kind, strongest first (confidence, then count); ``table`` saves rebuilding it per kind."""
+    """Rules of one kind, strongest first (confidence, then count); ``table`` saves rebuilding it per kind.
+
+    ``method="apriori"`` sends one-item antecedents through efficient-apriori too (for the tests and the
+    benchmark's comparison); ``"auto"`` counts them with numpy.
+    """
     k = KINDS[kind] if isinstance(kind, str) else kind
     n = len(transactions)
     if n == 0:
         return []
     min_count = max(1, int(min_count))
-    if max_antecedent == 1:
+    if max_antecedent == 1 and method == "auto":
         counts = _cross_pair_counts(transactions, k, min_count, table)
     else:
         rows = [tuple(_encode(i) for i in t.items if i[0] in k.labels) for t in transactions]
@@ -214,6 +219,7 @@ def mine_rules(
     min_confidence: float = 0.0,
     max_antecedent: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    method: str = "auto",
 ) -> list[Rule]:
     """Rules of every kind asked for (all kinds by default), each kind strongest first."""
     names = list(kinds) if kinds is not None else list(KINDS)
@@ -223,7 +229,7 @@ def mine_rules(
     out: list[Rule] = []
     table = ItemTable(transactions) if max_antecedent == 1 else None
     for i, name in enumerate(names):
-        out += mine_kind(transactions, name, min_count, min_confidence, max_antecedent, table)
+        out += mine_kind(transactions, name, min_count, min_confidence, max_antecedent, table, method)
         if progress:
             progress(i + 1, len(names))
     return out
