@@ -189,3 +189,14 @@ def test_modifications_in_the_pdf_report(tmp_path):
         assert "加减：补阳还五汤：加 全蝎；减 红花" in text.replace("\n", "")
     else:
         assert pdf.stat().st_size > 1000
+
+
+@pytest.mark.data
+def test_shipped_compositions_are_what_the_build_command_writes(shared_data, tmp_path):
+    from tcm_desktop.config import resources_dir
+    from tcm_desktop.insights.compositions import RESOURCE, main
+
+    out = tmp_path / "compositions.json"
+    assert main(["--kg", str(shared_data / "text" / "lex_fengxi_kg"), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == (resources_dir() / RESOURCE).read_text(encoding="utf-8")
+    assert main(["--kg", str(tmp_path / "missing"), "--out", str(out)]) == 1

@@ -54,10 +54,6 @@ class Transaction:
     reviewed: bool = False
     title: str = ""
 
-    def names(self, labels: Iterable[str]) -> set[str]:
-        wanted = set(labels)
-        return {name for label, name in self.items if label in wanted}
-
 
 def item_name(label: str, text: str, normalized: Mapping[str, Any] | None) -> str:
     """The standard name where normalisation gives one (herb canonical, syndrome standard), else the text."""
