@@ -99,3 +99,13 @@ def test_structured_view_shows_modifications():
 
     html = structured_html(formula_record())
     assert "加减" in html and "补阳还五汤：加 全蝎；减 红花" in html
+
+
+def test_reviewed_only_mines_again_with_the_reviewed_records(qtbot, tmp_path):
+    w, pool = _window(qtbot, make_toy_db(tmp_path / "toy.sqlite3"))
+    w.reviewed_only.setChecked(True)  # starts mining
+    assert w.mining
+    qtbot.waitUntil(lambda: w.result is not None and not w.mining, timeout=20000)
+    assert [t.record_id for t in w.result.transactions] == ["r1", "r2"] and w.result.reviewed_only
+    assert "2 份病历" in w.status.text()
+    pool.shutdown()
