@@ -5,6 +5,7 @@
     tcm-desktop tongue [--masks DIR] IMAGE...
     tcm-desktop db encrypt|decrypt [--db PATH]     convert the record database (TCM_DB_PASSPHRASE)
     tcm-desktop db export [--db PATH] [--deidentify [--shift-dates]] [--format jsonl|json|csv] [--out FILE]
+    tcm-desktop rules [--db PATH] [--kind K] [--min-count N] [--min-confidence X] [--reviewed-only] [--format jsonl|csv]
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +258,47 @@ def cmd_db_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
     finally:
         if out is not stdout:
             out.close()
+def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Association rules mined from the clinic's database: one JSON line (or CSV row) per rule."""
+    import csv
+    import sqlite3
+
+    from tcm_desktop.insights.rules import mine_rules
+    from tcm_desktop.insights.source import load_transactions
+    from tcm_desktop.records.database import StorageError, default_db_path
+
+    if args.min_count < 1 or not 0.0 <= args.min_confidence <= 1.0 or args.max_antecedent < 1:
+        stderr.write("error: --min-count and --max-antecedent must be at least 1, --min-confidence between 0 and 1\n")
+        return EXIT_INPUT_ERROR
+    path = Path(args.db) if args.db else default_db_path()
+    if not path.is_file():
+        stderr.write(f"error: no database at {path}\n")
+        return EXIT_DB_ERROR
+    try:
+        transactions = load_transactions(path, reviewed_only=args.reviewed_only)
+    except (StorageError, sqlite3.Error) as exc:
+        stderr.write(f"error: cannot read the database {path}: {exc}\n")
+        return EXIT_DB_ERROR
+    rules = mine_rules(transactions, [args.kind] if args.kind else None, args.min_count, args.min_confidence,
+                       args.max_antecedent)
+    rows = [r.to_json() for r in rules]
+    try:
+        if args.format == "jsonl":
+            for row in rows:
+                stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            fields = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift", "conviction"]
+            w = csv.DictWriter(stdout, fieldnames=fields, lineterminator="\n")
+            w.writeheader()
+            for row in rows:
+                w.writerow({**row, "antecedent": "、".join(row["antecedent"]), "consequent": "、".join(row["consequent"])})
+        stdout.flush()
+    except BrokenPipeError:  # `tcm-desktop rules | head`: the reader has what it wanted
+        if stdout is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    stderr.write(f"{len(rules)} rules from {len(transactions)} records\n")
+    return EXIT_OK
 
 
 def _public(r) -> dict:
@@ -291,6 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
     _add_db_parser(sub)
+    r = sub.add_parser("rules", help="association rules mined from the clinic's records (statistics, not advice)")
+    r.add_argument("--db", help="SQLite database (default: the app's database)")
+    from tcm_desktop.insights.transactions import KINDS
+
+    r.add_argument("--kind", choices=tuple(KINDS),
+                   help="only this kind of rule (default: all kinds)")
+    r.add_argument("--min-count", type=int, default=2, help="records holding both sides (default 2)")
+    r.add_argument("--min-confidence", type=float, default=0.0, help="0..1 (default 0)")
+    r.add_argument("--max-antecedent", type=int, default=1, help="items on the left-hand side (default 1)")
+    r.add_argument("--reviewed-only", action="store_true", help="only records whose every entity was reviewed")
+    r.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     return ap
 
 
@@ -322,6 +376,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         if args.db_command == "export":
             return cmd_db_export(args, stdout, stderr)
         return cmd_db_convert(args, stdout, stderr)
+    if args.command == "rules":
+        return cmd_rules(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

@@ -30,6 +30,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tcm_desktop.config import cjk_font_path
+from tcm_desktop.insights.modifications import compare
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 
@@ -220,6 +221,9 @@ def write_report(
             meta.append("剂数：" + escape(pres.doses))
         if pres.usage:
             meta.append("用法：" + escape("，".join(pres.usage)))
+        mods = compare(pres, entities=record.entities).summary()
+        if mods:
+            meta.append("加减：" + escape(mods))
         if meta:
             block.append(Paragraph("　".join(meta), st["base"]))
             block.append(Spacer(1, 2 * mm))

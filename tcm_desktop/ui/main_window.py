@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.act_csv = self._action("导出 CSV", self.export_csv, None, "actCsv")
         self.act_deid = self._action("导出去标识化 JSON（科研）", self.export_deidentified_json, None, "actJsonDeid")
         self.act_batch = self._action("批量导入…", self.batch_import, None, "actBatch")
+        self.act_insights = self._action("诊所统计…", self.open_insights, None, "actInsights")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
         self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
         self.act_undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
@@ -207,7 +208,7 @@ class MainWindow(QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu(t("文件"))
-        for a in (self.act_new, self.act_history, self.act_save, self.act_batch):
+        for a in (self.act_new, self.act_history, self.act_save, self.act_batch, self.act_insights):
             m.addAction(a)
         m.addSeparator()
         for a in (self.act_pdf, self.act_json, self.act_csv, self.act_deid):
@@ -521,6 +522,14 @@ class MainWindow(QMainWindow):
     # -- batch / settings -----------------------------------------------------------
     def make_batch_dialog(self) -> BatchDialog:
         return BatchDialog(self.engine, self.db.path, self.pool, str(self.settings.value("user/doctor", "")), self)
+
+    def open_insights(self) -> None:
+        """The clinic-insights window (non-modal), mining the database in the background."""
+        from tcm_desktop.ui.insights_window import InsightsWindow
+
+        self.insights_window = InsightsWindow(self.db.path, self.pool, self.current_record, self.open_record, self)
+        self.insights_window.show()
+        self.insights_window.mine()
 
     def batch_import(self) -> None:
         self.make_batch_dialog().exec()

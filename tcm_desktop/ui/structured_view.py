@@ -12,6 +12,7 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from tcm_desktop.insights.modifications import compare
 from tcm_desktop.schema import CATEGORIES
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.ui.i18n import assertion_name, category_name, t
@@ -64,6 +65,9 @@ def structured_html(record: StructuredRecord) -> str:
             meta.append(f"{escape(t('剂数'))}：{escape(p.doses)}")
         if p.usage:
             meta.append(f"{escape(t('用法'))}：{escape('，'.join(p.usage))}")
+        mods = compare(p, entities=record.entities).summary()
+        if mods:
+            meta.append(f"{escape(t('加减'))}：{escape(mods)}")
         if meta:
             parts.append("<p>" + "　".join(meta) + "</p>")
         if p.items:

@@ -710,6 +710,124 @@
     <message>
         <source>解锁</source>
         <translation>Unlock</translation>
+        <source>与当前病历相似的既往病例（按共同的阳性所见排序，双击打开）</source>
+        <translation>Similar past cases (ranked by shared present findings; double-click to open)</translation>
+    </message>
+    <message>
+        <source>仅已审核病历</source>
+        <translation>Reviewed records only</translation>
+    </message>
+    <message>
+        <source>以下是本诊所病历的统计结果，只反映既往记录中的共现规律，不是治疗建议。</source>
+        <translation>These are statistics of this clinic's own records: they show what went together in past records. They are not treatment advice.</translation>
+    </message>
+    <message>
+        <source>全部类型</source>
+        <translation>All kinds</translation>
+    </message>
+    <message>
+        <source>共 {n} 份病历，显示 {k} 条规则</source>
+        <translation>{n} records, {k} rules shown</translation>
+    </message>
+    <message>
+        <source>加减</source>
+        <translation>Modifications</translation>
+    </message>
+    <message>
+        <source>当前病历没有可比较的阳性所见</source>
+        <translation>The open record has no present findings to compare</translation>
+    </message>
+    <message>
+        <source>搜索症状、证候、方剂、中药…</source>
+        <translation>Search symptoms, syndromes, formulas, herbs…</translation>
+    </message>
+    <message>
+        <source>最低置信度</source>
+        <translation>Min. confidence</translation>
+    </message>
+    <message>
+        <source>最少例数</source>
+        <translation>Min. records</translation>
+    </message>
+    <message>
+        <source>查找相似病例</source>
+        <translation>Find similar cases</translation>
+    </message>
+    <message>
+        <source>正在统计…</source>
+        <translation>Mining…</translation>
+    </message>
+    <message>
+        <source>没有符合条件的规则</source>
+        <translation>No rule matches the filters</translation>
+    </message>
+    <message>
+        <source>类型</source>
+        <translation>Kind</translation>
+    </message>
+    <message>
+        <source>统计失败：</source>
+        <translation>Mining failed: </translation>
+    </message>
+    <message>
+        <source>置信度最高的规则（条形长度 = 置信度，括号内为例数）</source>
+        <translation>Strongest rules (bar length = confidence, records in brackets)</translation>
+    </message>
+    <message>
+        <source>诊所统计</source>
+        <translation>Clinic insights</translation>
+    </message>
+    <message>
+        <source>诊所统计…</source>
+        <translation>Clinic insights…</translation>
+    </message>
+    <message>
+        <source>该规则所依据的病历（双击打开）</source>
+        <translation>Records behind the rule (double-click to open)</translation>
+    </message>
+    <message>
+        <source>还没有数据库：请先保存病历</source>
+        <translation>No database yet: save a record first</translation>
+    </message>
+    <message>
+        <source>重新统计</source>
+        <translation>Mine again</translation>
+    </message>
+    <message>
+        <source>症状→证候</source>
+        <translation>Findings → syndrome</translation>
+    </message>
+    <message>
+        <source>证候→方剂/治法</source>
+        <translation>Syndrome → formula/treatment</translation>
+    </message>
+    <message>
+        <source>方剂↔中药</source>
+        <translation>Formula ↔ herb</translation>
+    </message>
+    <message>
+        <source>症状→中医病名</source>
+        <translation>Findings → TCM disease</translation>
+    </message>
+    <message>
+        <source>前件</source>
+        <translation>If</translation>
+    </message>
+    <message>
+        <source>后件</source>
+        <translation>Then</translation>
+    </message>
+    <message>
+        <source>例数</source>
+        <translation>Records</translation>
+    </message>
+    <message>
+        <source>支持度</source>
+        <translation>Support</translation>
+    </message>
+    <message>
+        <source>提升度</source>
+        <translation>Lift</translation>
     </message>
 </context>
 </TS>
