@@ -36,12 +36,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tcm_desktop.insights.compositions import default_book  # noqa: E402
 from tcm_desktop.insights.rules import Rule, mine_rules  # noqa: E402
 from tcm_desktop.insights.transactions import FINDINGS, KINDS, Transaction, from_structured  # noqa: E402
 from tcm_desktop.records.database import Database  # noqa: E402
 from tcm_desktop.schema import LABELS, Record  # noqa: E402
 from tcm_desktop.structured import FoundEntity, StructuredRecord  # noqa: E402
+from tcm_desktop.text.compositions import default_book  # noqa: E402
 from tcm_desktop.text.engine import StructuringEngine  # noqa: E402
 from tcm_desktop.text.lexicon import Lexicon  # noqa: E402
 from tcm_desktop.text.prescription import build_prescription  # noqa: E402

@@ -265,7 +265,7 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     from tcm_desktop.insights.rules import mine_rules
     from tcm_desktop.insights.source import load_transactions
-    from tcm_desktop.records.database import StorageError, default_db_path
+    from tcm_desktop.records.database import default_db_path
 
     if args.min_count < 1 or not 0.0 <= args.min_confidence <= 1.0 or args.max_antecedent < 1:
         stderr.write("error: --min-count and --max-antecedent must be at least 1, --min-confidence between 0 and 1\n")
@@ -276,7 +276,7 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_DB_ERROR
     try:
         transactions = load_transactions(path, reviewed_only=args.reviewed_only)
-    except (StorageError, sqlite3.Error) as exc:
+    except (*_db_failures(), sqlite3.Error) as exc:
         stderr.write(f"error: cannot read the database {path}: {exc}\n")
         return EXIT_DB_ERROR
     rules = mine_rules(transactions, [args.kind] if args.kind else None, args.min_count, args.min_confidence,

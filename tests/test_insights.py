@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from tcm_desktop.insights.compositions import FormulaBook, Variant, build_book, default_book
-from tcm_desktop.insights.modifications import compare
 from tcm_desktop.insights.rules import mine_kind, mine_rules, records_for_rule
 from tcm_desktop.insights.similar import similar_cases
 from tcm_desktop.insights.source import load_transactions
 from tcm_desktop.insights.transactions import from_structured, item_name
 from tcm_desktop.structured import FoundEntity, Prescription, PrescriptionItem
+from tcm_desktop.text.compositions import FormulaBook, Variant, build_book, default_book
+from tcm_desktop.text.modifications import compare
 from tcm_desktop.text.values import Normalizer
 from tests.insights_toy import TOY, make_toy_db
 
@@ -194,7 +194,7 @@ def test_modifications_in_the_pdf_report(tmp_path):
 @pytest.mark.data
 def test_shipped_compositions_are_what_the_build_command_writes(shared_data, tmp_path):
     from tcm_desktop.config import resources_dir
-    from tcm_desktop.insights.compositions import RESOURCE, main
+    from tcm_desktop.text.compositions import RESOURCE, main
 
     out = tmp_path / "compositions.json"
     assert main(["--kg", str(shared_data / "text" / "lex_fengxi_kg"), "--out", str(out)]) == 0

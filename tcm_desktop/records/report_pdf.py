@@ -30,9 +30,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tcm_desktop.config import cjk_font_path
-from tcm_desktop.insights.modifications import compare
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
 from tcm_desktop.structured import FoundEntity, StructuredRecord
+from tcm_desktop.text.modifications import compare
 
 FONT = "WQYMicroHei"
 _GRID = colors.HexColor("#9aa5b1")

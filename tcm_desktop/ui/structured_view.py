@@ -12,9 +12,9 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from tcm_desktop.insights.modifications import compare
 from tcm_desktop.schema import CATEGORIES
 from tcm_desktop.structured import FoundEntity, StructuredRecord
+from tcm_desktop.text.modifications import compare
 from tcm_desktop.ui.i18n import assertion_name, category_name, t
 from tcm_desktop.ui.review import ReviewController
 

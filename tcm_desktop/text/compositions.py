@@ -9,7 +9,7 @@ normalised with the app's :class:`~tcm_desktop.text.values.Normalizer` (the
 same aliases the engine uses), so ``炙甘草`` in a record and ``甘草`` in the
 table meet. Formula aliases (``another name``) point to the same variants.
 
-    python -m tcm_desktop.insights.compositions [--kg DIR] [--out resources/formulas/compositions.json]
+    python -m tcm_desktop.text.compositions [--kg DIR] [--out resources/formulas/compositions.json]
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tcm_desktop.insights.compositions import FormulaBook, Variant, default_book
 from tcm_desktop.structured import FoundEntity, Prescription
+from tcm_desktop.text.compositions import FormulaBook, Variant, default_book
 
 
 @dataclass(frozen=True)
