@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from tcm_desktop.schema import LABELS  # noqa: E402
 from tcm_desktop.text import engine as engine_module  # noqa: E402
+from tcm_desktop.text import script as script_module  # noqa: E402
 from tcm_desktop.text.engine import StructuringEngine  # noqa: E402
 from tcm_desktop.text.script import to_traditional_same_length  # noqa: E402
 from tcm_desktop.text.sections import find_sections  # noqa: E402
@@ -33,6 +34,10 @@ from tcm_desktop.training.metrics import score  # noqa: E402
 from tcm_desktop.training.team_records import load_pool  # noqa: E402
 
 STYLES = ("prose", "template", "terse")
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def style_of(record_id: str, text: str) -> str:
@@ -85,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
                          **metrics(template, predict(engine, template, trad))})
     finally:
         engine_module.template_findings = rule
+    # the traditional records without the script step (what the model did before it), for comparison
+    convert = script_module.to_model_script
+    engine_module.to_model_script = script_module.to_model_script = _unchanged
+    try:
+        preds = predict(engine, records, True)
+        for name, idx in groups:
+            rows.append({"style": f"{name}, no script conversion", "script": "traditional", "records": len(idx),
+                         "entities": sum(len(records[i].entities) for i in idx),
+                         **metrics([records[i] for i in idx], [preds[i] for i in idx])})
+    finally:
+        engine_module.to_model_script = script_module.to_model_script = convert
     print("| style | script | records | entities | P | R | F1 | F1 +assert |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:

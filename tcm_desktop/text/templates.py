@@ -38,6 +38,15 @@ QUALIFIERS: tuple[str, ...] = NEGATING_VALUES + (
     "安", "欠安", "尚安", "不安", "不振", "明显", "较多", "偏少", "偏多",
 )
 
+#: Tongue and pulse keys (rule T5): the value alone is the finding, the key stays out.
+#: Each maps to the category and the characters such a value is made of.
+VALUE_KEYS: dict[str, tuple[str, str]] = {
+    "脉象": ("PULSE", "浮沉迟数滑涩弦紧细弱虚实洪濡缓结代促芤革牢散微伏动长短疾而无力有"),
+    "脉": ("PULSE", "浮沉迟数滑涩弦紧细弱虚实洪濡缓结代促芤革牢散微伏动长短疾而无力有"),
+    "舌质": ("TONGUE", "淡红暗紫绛青胖大瘦小嫩老边尖有齿痕裂纹瘀点斑偏"),
+    "舌苔": ("COATING", "薄厚白黄灰黑腻滑燥干润少剥无腐微苔"),
+}
+
 #: Score given to a rule's span (below most model spans, so review lists it early).
 RULE_SCORE = 0.9
 
@@ -52,6 +61,26 @@ _PAIR = re.compile(
     rf"(?P<value>{_alternatives(QUALIFIERS)})"
     r"(?=$|[，,。；;、\s）)]|明显|为主|尤甚)"
 )
+
+
+_VALUE = re.compile(
+    r"(?<![\u4e00-\u9fff])"
+    rf"(?P<key>{_alternatives(list(VALUE_KEYS))})[ \t\u3000]*[：:][ \t\u3000]*"
+    r"(?P<value>[\u4e00-\u9fff]{1,6})(?=$|[，,。；;、\s）)])"
+)
+_QUALIFIER_AFTER = re.compile(
+    rf"[ \t\u3000]*[：:][ \t\u3000]*(?P<value>{_alternatives(QUALIFIERS)})(?=$|[，,。；;、\s）)]|明显|为主|尤甚)"
+)
+
+
+def template_values(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, category)`` of tongue and pulse values after their keys (rule T5)."""
+    out = []
+    for m in _VALUE.finditer(text):
+        label, chars = VALUE_KEYS[m.group("key")]
+        if all(c in chars for c in m.group("value")):
+            out.append((m.start("value"), m.end("value"), label))
+    return out
 
 
 def template_pairs(text: str) -> list[tuple[int, int, str]]:
@@ -83,13 +112,29 @@ def template_findings(text: str, found: list[FoundEntity]) -> list[FoundEntity]:
     """SYMPTOM spans for template pairs the model missed.
 
     SYMPTOM spans that are only a key before its colon (``寒热``：怕冷) are
-    dropped from ``found`` (rule T2). A pair is proposed when no span found overlaps it, or when the only
+    dropped from ``found`` (rule T2); a SYMPTOM span followed by a colon and a
+    qualifier (``口苦``：有) is widened to the pair (T1, T3); a tongue or pulse
+    value after its key (脉象：``弦细``) is proposed as TONGUE/COATING/PULSE when
+    no span found reaches outside it (T5). A pair is proposed when no span found overlaps it, or when the only
     overlapping spans are SYMPTOM pieces inside it (``食欲`` alone); those pieces
     are then dropped from ``found`` in favour of the pair.
     """
+    added: list[FoundEntity] = []
     for e in [e for e in found if e.label == "SYMPTOM" and _is_key(text, e)]:
         found.remove(e)  # rule T2: a key followed by its colon is a label, not a finding
-    added: list[FoundEntity] = []
+    for e in [e for e in found if e.label == "SYMPTOM"]:
+        # rule T1 for a symptom used as a key: 口苦：有, 发热：无 -> one span with its qualifier
+        m = _QUALIFIER_AFTER.match(text, e.end)
+        if m and not any(o is not e and o.start < m.end() and e.start < o.end for o in found):
+            e.end, e.text, e.score = m.end(), text[e.start : m.end()], min(e.score, RULE_SCORE)
+            e.assertion = "absent" if m.group("value") in NEGATING_VALUES else "present"
+    for start, end, label in template_values(text):
+        overlapping = [e for e in found if e.start < end and start < e.end]
+        if any(e.start < start or e.end > end or (e.start, e.end, e.label) == (start, end, label) for e in overlapping):
+            continue
+        for e in overlapping:
+            found.remove(e)
+        added.append(FoundEntity(start, end, label, text[start:end], score=RULE_SCORE))
     for start, end, assertion in template_pairs(text):
         overlapping = [e for e in found if e.start < end and start < e.end]
         if any(e.label != "SYMPTOM" or e.start < start or e.end > end for e in overlapping):
