@@ -33,7 +33,7 @@ from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
 from tcm_desktop.text.script import ScriptView, in_doctors_script, to_model_script
 from tcm_desktop.text.sections import find_sections
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
-from tcm_desktop.text.templates import apply_template_assertions, template_findings
+from tcm_desktop.text.templates import apply_template_assertions, with_template_findings
 from tcm_desktop.text.values import Normalizer
 
 __all__ = ["StructuringEngine", "ModelError", "EngineError"]
@@ -163,23 +163,22 @@ class StructuringEngine:
         return sorted(kept)
 
     def _structure_chunk(self, part, should_stop, naive_batch_size) -> list[StructuredRecord]:
-        # The model reads simplified script; same length, so offsets are the doctor's.
-        models = [to_model_script(text) for _, text in part]
-        norms = [normalize(m) for m in models]
+        # the model reads simplified script (same length: offsets stay the doctor's)
+        norms = [normalize(to_model_script(text)) for _, text in part]
         spans = self._spans([n.text for n in norms], should_stop, naive_batch_size)
         out = []
-        for (rid, text), model, norm, sp in zip(part, models, norms, spans):
+        for (rid, text), norm, sp in zip(part, norms, spans):
             entities: list[FoundEntity] = []
             for s, e, lab, conf in sp:
                 os_, oe = norm.to_original(s, e)
-                while os_ < oe and model[os_] in SPAN_EDGE_FORBIDDEN:
+                while os_ < oe and text[os_] in SPAN_EDGE_FORBIDDEN:
                     os_ += 1
-                while oe > os_ and model[oe - 1] in SPAN_EDGE_FORBIDDEN:
+                while oe > os_ and text[oe - 1] in SPAN_EDGE_FORBIDDEN:
                     oe -= 1
                 if os_ >= oe:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))
-            entities = sorted(entities + template_findings(model, entities), key=lambda x: (x.start, x.end))
+            entities = with_template_findings(norm.original, entities)
             out.append(self.finish(rid, text, entities))
         return out
 

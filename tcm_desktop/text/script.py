@@ -152,6 +152,7 @@ def in_doctors_script(view: ScriptView, record: StructuredRecord) -> StructuredR
         item.name = view.original[at : at + len(item.name)] if at >= 0 else view.written(item.name)
         item.dose = view.written(item.dose)
         item.unit = view.written(item.unit)
+        item.usage = "，".join(view.written(u) for u in item.usage.split("，")) if item.usage else ""
         item.canonical = view.display(item.canonical)
         item.processing = view.display(item.processing)
     return record

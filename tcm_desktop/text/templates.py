@@ -150,3 +150,8 @@ def apply_template_assertions(entities: Sequence[FoundEntity]) -> None:
     for e in entities:
         if e.label == "SYMPTOM" and (a := template_assertion(e.text)) is not None:
             e.assertion = a
+
+
+def with_template_findings(text: str, entities: list[FoundEntity]) -> list[FoundEntity]:
+    """``entities`` with the template rule applied (see :func:`template_findings`), in text order."""
+    return sorted(entities + template_findings(text, entities), key=lambda e: (e.start, e.end))
