@@ -81,15 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"style": name, "script": "traditional" if trad else "simplified", "records": len(idx),
                          "entities": sum(len(records[i].entities) for i in idx),
                          **metrics([records[i] for i in idx], [preds[i] for i in idx])})
-    rule = engine_module.template_findings
-    engine_module.template_findings = lambda text, found: []
+    rule = engine_module.with_template_findings
+    engine_module.with_template_findings = lambda text, found: found
     try:
         for trad in (False, True):
             rows.append({"style": "template, rule off", "script": "traditional" if trad else "simplified",
                          "records": len(template), "entities": sum(len(r.entities) for r in template),
                          **metrics(template, predict(engine, template, trad))})
     finally:
-        engine_module.template_findings = rule
+        engine_module.with_template_findings = rule
     # the traditional records without the script step (what the model did before it), for comparison
     convert = script_module.to_model_script
     engine_module.to_model_script = script_module.to_model_script = _unchanged

@@ -33,6 +33,8 @@ def test_traditional_text_becomes_simplified_with_the_same_length() -> None:
     assert to_model_script("覆盆子10g，反覆發作") == "覆盆子10g，反复发作"  # 覆 stays in the herb name
     assert to_model_script("「舌紅」『苔白』﹐脈弦") == "“舌红”‘苔白’，脉弦"
     assert to_model_script("头痛三天，伴頭暈") == "头痛三天，伴头晕"  # mixed text
+    # Hong Kong / Taiwan variants and TCM spellings OpenCC's plain t2s leaves
+    assert to_model_script("衞氣不固，着涼，黃耆30g，疎肝") == "卫气不固，着凉，黄芪30g，疏肝"
     plain = "主诉：胃脘胀痛3年。"
     assert to_model_script(plain) == plain
 

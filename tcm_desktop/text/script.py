@@ -2,7 +2,7 @@
 
 Clinics in Hong Kong, Taiwan, Macau and overseas write 乾薑、頭痛、脈弦細; the model,
 the lexicons and the rule tables were built on simplified script. :func:`to_model_script`
-converts a record with OpenCC (``t2s``, a maintained converter whose dictionaries
+converts a record with OpenCC (``hk2s`` and ``tw2s``, a maintained converter whose dictionaries
 ship inside the wheel, nothing is downloaded) into a text of *exactly the same
 length*, so character ``i`` of the converted text stands for character ``i`` of
 what the doctor typed: every span found on the converted text is a span of the
@@ -44,9 +44,28 @@ PUNCTUATION = str.maketrans({
 _CLAUSE = re.compile(r"[^，。；：、！？\n,;:!?“”‘’（）()]+|.", re.DOTALL)
 
 
+class _ToSimplified:
+    """OpenCC ``hk2s`` then ``tw2s``: Hong Kong (衞, 粧) and Taiwan (着) variants as well as the standard
+    traditional forms, then the few TCM variant spellings OpenCC leaves (黃耆 -> 黄芪, 疎肝 -> 疏肝)."""
+
+    def __init__(self) -> None:
+        self.hk, self.tw = opencc.OpenCC("hk2s"), opencc.OpenCC("tw2s")
+
+    def convert(self, text: str) -> str:
+        out = self.tw.convert(self.hk.convert(text))
+        for variant, standard in TCM_VARIANTS.items():
+            if variant in out and len(variant) == len(standard):
+                out = out.replace(variant, standard)
+        return out
+
+
+#: Same-length TCM spellings OpenCC does not convert (applied after it).
+TCM_VARIANTS: dict[str, str] = {"黄耆": "黄芪", "疎": "疏", "甘艸": "甘草"}
+
+
 @lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
+def _t2s() -> _ToSimplified:
+    return _ToSimplified()
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +86,7 @@ def _convert_clause(clause: str) -> str:
     return "".join(_char_t2s(c) for c in clause)
 
 
+@lru_cache(maxsize=256)  # the engine asks twice per record: before the model and in ``finish``
 def to_model_script(text: str) -> str:
     """``text`` in simplified script and model punctuation, with the same length."""
     text = text.translate(PUNCTUATION)
