@@ -6,11 +6,13 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
 BIN="$(dirname "$PY")"
 
-# 1. compile the UI translation (the .ts is the source; the .qm is what Qt loads)
+# 1. compile the UI translations (the .ts is the source; the .qm is what Qt loads)
 if [ -x "$BIN/pyside6-lrelease" ]; then
-    "$BIN/pyside6-lrelease" tcm_desktop/ui/translations/tcm_en.ts -qm tcm_desktop/ui/translations/tcm_en.qm
+    for lang in en zh_Hant; do
+        "$BIN/pyside6-lrelease" "tcm_desktop/ui/translations/tcm_$lang.ts" -qm "tcm_desktop/ui/translations/tcm_$lang.qm"
+    done
 else
-    echo "pyside6-lrelease not found; using the checked-in tcm_en.qm" >&2
+    echo "pyside6-lrelease not found; using the checked-in .qm files" >&2
 fi
 
 # 2. the model must be there: a bundle without it cannot analyse anything

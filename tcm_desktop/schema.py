@@ -65,7 +65,7 @@ ASSERTION_ZH: Mapping[str, str] = {
 
 #: Characters a span may not start or end with (spec: whitespace or punctuation).
 SPAN_EDGE_FORBIDDEN = frozenset(
-    " \t\r\n\u3000，。；：、()（）,.;:!?！？\"'“”‘’《》<>【】[]「」…—-·/\\|"
+    " \t\r\n\u3000，。；：、()（）,.;:!?！？\"'“”‘’《》<>【】[]「」『』﹁﹂﹃﹄﹐﹑﹔﹕﹖﹗…—-·/\\|"
 )
 
 

@@ -67,3 +67,27 @@ def test_page_renders(tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
     pngs = list(tmp_path.glob("p*.png"))
     assert pngs and pngs[0].stat().st_size > 1000
+
+
+def _traditional_record() -> StructuredRecord:
+    text = "主訴：胃脘脹痛半年。\n問診：食慾：不好，口渴：無。\n處方：乾薑6g。"
+    ents = []
+    for word, label, assertion in (("胃脘脹痛", "SYMPTOM", "present"), ("食慾：不好", "SYMPTOM", "present"),
+                                   ("口渴：無", "SYMPTOM", "absent"), ("乾薑", "HERB", "present")):
+        s = text.index(word)
+        ents.append(FoundEntity(s, s + len(word), label, word, assertion))
+    return StructuredRecord("hk1", text, ents)
+
+
+@needs_poppler
+def test_traditional_record_gets_traditional_headings_and_template_findings(tmp_path):
+    out = _text(write_report(tmp_path / "t.pdf", _traditional_record(), date=dt.date(2024, 3, 18)))
+    for needle in ("中醫病歷結構化報告", "病歷原文", "結構化信息", "醫師", "食慾：不好", "口渴：無"):
+        assert needle in out, needle
+    assert "病历原文" not in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("症狀"))
+    assert row.index("口渴：無") > row.index("食慾：不好")  # the negated template finding is in the 否定 column
+    simplified = _text(write_report(tmp_path / "s.pdf", sample_record("r1"), date=dt.date(2024, 3, 18)))
+    assert "病历原文" in simplified and "病歷原文" not in simplified
+    forced = _text(write_report(tmp_path / "f.pdf", sample_record("r1"), script="traditional"))
+    assert "病歷原文" in forced and "胃脘胀痛" in forced  # headings converted, the record text never

@@ -8,6 +8,10 @@ search, screen readers) rather than pictures of glyphs. Paragraphs use
 Clinical layout choices: absent (否定) findings get their own column so a
 negated symptom can never be read as present; history/possible/family findings
 carry their Chinese mark; the prescription is a table a pharmacy can follow.
+
+Headings follow the script of the interface or of the record (``script``):
+traditional-script records from Hong Kong, Taiwan or Macau get 病歷原文, 處方 …
+(OpenCC ``s2t`` of the same headings, so the two cannot drift apart).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -33,6 +37,20 @@ from tcm_desktop.config import cjk_font_path
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.modifications import compare
+from tcm_desktop.text.script import is_traditional, to_traditional
+
+Heading = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def heading_script(script: str, record_text: str) -> Heading:
+    """How fixed headings are written: ``simplified``, ``traditional``, or ``auto`` (the record's script)."""
+    if script == "traditional" or (script == "auto" and is_traditional(record_text)):
+        return to_traditional
+    return _same
 
 FONT = "WQYMicroHei"
 _GRID = colors.HexColor("#9aa5b1")
@@ -84,26 +102,26 @@ def highlighted_markup(text: str, entities: list[FoundEntity]) -> str:
     return "".join(out).replace("\n", "<br/>")
 
 
-def _entity_label(e: FoundEntity) -> str:
+def _entity_label(e: FoundEntity, h: Heading = _same) -> str:
     """How one finding reads in a table: text, its canonical name if different, its assertion mark."""
     s = escape(e.text)
     canonical = e.normalized.get("canonical") if e.normalized else None
     if canonical and canonical != e.text:
         s += f"（{escape(str(canonical))}）"
     if e.assertion not in ("present", "absent"):
-        s += f" [{ASSERTION_ZH.get(e.assertion, e.assertion)}]"
+        s += f" [{h(ASSERTION_ZH.get(e.assertion, e.assertion))}]"
     return s
 
 
-def _category_rows(record: StructuredRecord, st: dict[str, ParagraphStyle]) -> list[list[Any]]:
+def _category_rows(record: StructuredRecord, st: dict[str, ParagraphStyle], h: Heading = _same) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for cat in CATEGORIES:
         ents = [e for e in record.entities if e.label == cat.code]
         if not ents:
             continue
-        present = [_entity_label(e) for e in ents if e.assertion != "absent"]
-        absent = [_entity_label(e) for e in ents if e.assertion == "absent"]
-        name = Paragraph(f'<span backColor="{cat.colour}">&nbsp;{escape(cat.zh)}&nbsp;</span>', st["cell"])
+        present = [_entity_label(e, h) for e in ents if e.assertion != "absent"]
+        absent = [_entity_label(e, h) for e in ents if e.assertion == "absent"]
+        name = Paragraph(f'<span backColor="{cat.colour}">&nbsp;{escape(h(cat.zh))}&nbsp;</span>', st["cell"])
         rows.append([name, Paragraph("、".join(_dedupe(present)), st["cell"]),
                      Paragraph("、".join(_dedupe(absent)), st["cell"])])
     return rows
@@ -130,17 +148,17 @@ def _table(data: list[list[Any]], widths: list[float], header: bool = True) -> T
     return t
 
 
-def _patient_line(patient: Any) -> list[tuple[str, str]]:
+def _patient_line(patient: Any, h: Heading = _same) -> list[tuple[str, str]]:
     if patient is None:
         return []
     if isinstance(patient, str):
-        return [("姓名", patient)]
+        return [(h("姓名"), patient)]
     p: Mapping[str, Any] = patient
     out = []
     for key, label in (("name", "姓名"), ("sex", "性别"), ("age", "年龄"), ("birth_year", "出生年份"), ("id", "病历号")):
         v = p.get(key)
         if v not in (None, ""):
-            out.append((label, str(v)))
+            out.append((h(label), str(v)))
     return out
 
 
@@ -153,7 +171,7 @@ def _image_flowable(photo: str | Path | bytes, max_w: float, max_h: float) -> Im
     return img
 
 
-def _tongue_rows(tongue: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[list[Any]]:
+def _tongue_rows(tongue: Mapping[str, Any], st: dict[str, ParagraphStyle], h: Heading = _same) -> list[list[Any]]:
     names = {"tongue_colour": "舌色", "tongue_color": "舌色", "coating_colour": "苔色", "coating_color": "苔色",
              "coating_thickness": "苔质", "shape": "舌形", "cracks": "裂纹", "teeth_marks": "齿痕",
              "model_version": "模型版本"}
@@ -161,7 +179,7 @@ def _tongue_rows(tongue: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> li
     for k, v in tongue.items():
         if isinstance(v, dict | list):
             v = json.dumps(v, ensure_ascii=False)
-        rows.append([Paragraph(escape(names.get(k, str(k))), st["cell"]), Paragraph(escape(str(v)), st["cell"])])
+        rows.append([Paragraph(escape(h(names.get(k, str(k)))), st["cell"]), Paragraph(escape(str(v)), st["cell"])])
     return rows
 
 
@@ -175,60 +193,62 @@ def write_report(
     photo_path: str | Path | bytes | None = None,
     tongue: Mapping[str, Any] | None = None,
     date: _dt.date | str | None = None,
+    script: str = "auto",
 ) -> Path:
-    """Write the record's PDF report to ``path`` and return it."""
+    """Write the record's PDF report to ``path`` and return it (headings in ``script``, see :func:`heading_script`)."""
     _register_font()
+    h = heading_script(script, record.text)
     st = _styles()
     path = Path(path)
     when = date if isinstance(date, str) else (date or _dt.date.today()).strftime("%Y-%m-%d")
     width = A4[0] - 36 * mm
     story: list[Any] = []
 
-    story.append(Paragraph(escape(clinic or "中医门诊"), st["title"]))
-    story.append(Paragraph("中医病历结构化报告", st["subtitle"]))
+    story.append(Paragraph(escape(clinic or h("中医门诊")), st["title"]))
+    story.append(Paragraph(h("中医病历结构化报告"), st["subtitle"]))
     story.append(Spacer(1, 4 * mm))
 
-    info = _patient_line(patient) + [("就诊日期", when)]
+    info = _patient_line(patient, h) + [(h("就诊日期"), when)]
     if record.id:
-        info.append(("记录号", record.id))
+        info.append((h("记录号"), record.id))
     cells = [Paragraph(f"<b>{escape(k)}</b>：{escape(v)}", st["cell"]) for k, v in info]
     while len(cells) % 3:
         cells.append("")
     story.append(_table([cells[i : i + 3] for i in range(0, len(cells), 3)], [width / 3] * 3, header=False))
 
-    story.append(Paragraph("病历原文", st["h2"]))
+    story.append(Paragraph(h("病历原文"), st["h2"]))
     story.append(Paragraph(highlighted_markup(record.text, record.entities), st["text"]))
     used = [c for c in CATEGORIES if any(e.label == c.code for e in record.entities)]
     if used:
-        chips = "　".join(f'<span backColor="{c.colour}">&nbsp;{escape(c.zh)}&nbsp;</span>' for c in used)
+        chips = "　".join(f'<span backColor="{c.colour}">&nbsp;{escape(h(c.zh))}&nbsp;</span>' for c in used)
         story.append(Spacer(1, 2 * mm))
-        story.append(Paragraph("图例：" + chips, st["small"]))
-        story.append(Paragraph("<strike>删除线</strike>表示否定（无）", st["small"]))
+        story.append(Paragraph(h("图例：") + chips, st["small"]))
+        story.append(Paragraph(h("<strike>删除线</strike>表示否定（无）"), st["small"]))
 
-    rows = _category_rows(record, st)
+    rows = _category_rows(record, st, h)
     if rows:
-        story.append(Paragraph("结构化信息", st["h2"]))
-        head = [Paragraph(f"<b>{h}</b>", st["cell"]) for h in ("类别", "所见（存在／既往／可能／家族）", "否定（无）")]
+        story.append(Paragraph(h("结构化信息"), st["h2"]))
+        head = [Paragraph(f"<b>{h(x)}</b>", st["cell"]) for x in ("类别", "所见（存在／既往／可能／家族）", "否定（无）")]
         story.append(_table([head] + rows, [26 * mm, (width - 26 * mm) * 0.62, (width - 26 * mm) * 0.38]))
 
     pres = record.prescription
     if pres.items or pres.formula:
-        block: list[Any] = [Paragraph("处方", st["h2"])]
+        block: list[Any] = [Paragraph(h("处方"), st["h2"])]
         meta = []
         if pres.formula:
-            meta.append("方剂：" + escape("、".join(pres.formula)))
+            meta.append(h("方剂：") + escape("、".join(pres.formula)))
         if pres.doses:
-            meta.append("剂数：" + escape(pres.doses))
+            meta.append(h("剂数：") + escape(pres.doses))
         if pres.usage:
-            meta.append("用法：" + escape("，".join(pres.usage)))
+            meta.append(h("用法：") + escape("，".join(pres.usage)))
         mods = compare(pres, entities=record.entities).summary()
         if mods:
-            meta.append("加减：" + escape(mods))
+            meta.append(h("加减：") + escape(mods))
         if meta:
             block.append(Paragraph("　".join(meta), st["base"]))
             block.append(Spacer(1, 2 * mm))
         if pres.items:
-            head = [Paragraph(f"<b>{h}</b>", st["cell"]) for h in ("序号", "药名", "规范名", "剂量", "用法")]
+            head = [Paragraph(f"<b>{h(x)}</b>", st["cell"]) for x in ("序号", "药名", "规范名", "剂量", "用法")]
             data = [head] + [
                 [str(i), Paragraph(escape(it.name), st["cell"]), Paragraph(escape(it.canonical or it.name), st["cell"]),
                  Paragraph(escape(it.dose), st["cell"]), Paragraph(escape(it.usage), st["cell"])]
@@ -240,9 +260,9 @@ def write_report(
 
     tongue = tongue if tongue is not None else record.tongue
     if photo_path is not None or tongue:
-        block = [Paragraph("舌象", st["h2"])]
+        block = [Paragraph(h("舌象"), st["h2"])]
         img = _image_flowable(photo_path, 60 * mm, 60 * mm) if photo_path is not None else None
-        trows = _tongue_rows(tongue, st) if tongue else [[Paragraph("尚未分析", st["cell"]), ""]]
+        trows = _tongue_rows(tongue, st, h) if tongue else [[Paragraph(h("尚未分析"), st["cell"]), ""]]
         tw = (width - 64 * mm if img else width) - 6 * mm
         ttable = _table(trows, [24 * mm, tw - 24 * mm], header=False)
         if img:
@@ -255,8 +275,8 @@ def write_report(
 
     story.append(Spacer(1, 10 * mm))
     sign = Table(
-        [[Paragraph(f"医师：{escape(doctor)}", st["base"]), Paragraph("签名：", st["base"]), "",
-          Paragraph(f"日期：{escape(when)}", st["base"])]],
+        [[Paragraph(h("医师：") + escape(doctor), st["base"]), Paragraph(h("签名："), st["base"]), "",
+          Paragraph(h("日期：") + escape(when), st["base"])]],
         colWidths=[width * 0.3, width * 0.12, width * 0.3, width * 0.28],
     )
     sign.setStyle(TableStyle([("LINEBELOW", (2, 0), (2, 0), 0.8, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
@@ -268,14 +288,14 @@ def write_report(
         canvas.saveState()
         canvas.setFont(FONT, 7.5)
         canvas.setFillColor(colors.HexColor("#777777"))
-        note = "本报告由 TCM Structurer 辅助生成，须经医师审核签名后有效"
+        note = h("本报告由 TCM Structurer 辅助生成，须经医师审核签名后有效")
         if model:
-            note += f"　模型 {model}"
+            note += h("　模型 ") + model
         canvas.drawString(18 * mm, 10 * mm, note)
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {doc.page} 页")
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, h(f"第 {doc.page} 页"))
         canvas.restoreState()
 
     doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=18 * mm, title=f"{clinic} 病历 {record.id}".strip(), author=doctor)
+                            bottomMargin=18 * mm, title=f"{clinic} {h('病历')} {record.id}".strip(), author=doctor)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return path

@@ -30,8 +30,10 @@ from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
 from tcm_desktop.text.prescription import build_prescription
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
+from tcm_desktop.text.script import ScriptView, in_doctors_script, to_model_script
 from tcm_desktop.text.sections import find_sections
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
+from tcm_desktop.text.templates import apply_template_assertions, with_template_findings
 from tcm_desktop.text.values import Normalizer
 
 __all__ = ["StructuringEngine", "ModelError", "EngineError"]
@@ -161,7 +163,8 @@ class StructuringEngine:
         return sorted(kept)
 
     def _structure_chunk(self, part, should_stop, naive_batch_size) -> list[StructuredRecord]:
-        norms = [normalize(text) for _, text in part]
+        # the model reads simplified script (same length: offsets stay the doctor's)
+        norms = [normalize(to_model_script(text)) for _, text in part]
         spans = self._spans([n.text for n in norms], should_stop, naive_batch_size)
         out = []
         for (rid, text), norm, sp in zip(part, norms, spans):
@@ -175,6 +178,7 @@ class StructuringEngine:
                 if os_ >= oe:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))
+            entities = with_template_findings(norm.original, entities)
             out.append(self.finish(rid, text, entities))
         return out
 
@@ -182,9 +186,16 @@ class StructuringEngine:
         """Rules on top of the spans: assertions, sections, normalisation, prescription.
 
         Also used by the GUI after the doctor corrects spans, so the structured
-        view follows the corrections.
+        view follows the corrections. Traditional-script records are read in
+        simplified script (same offsets) and answered in the doctor's script.
         """
+        view = ScriptView.of(text)
+        if view.model != text:
+            for e in entities:
+                e.text = view.model[e.start : e.end]
+            return in_doctors_script(view, self.finish(record_id, view.model, entities))
         assign_assertions(text, entities)
+        apply_template_assertions(entities)
         for e in entities:
             e.normalized = self.normalizer.normalize_entity(e)
         sections = find_sections(text)

@@ -8,6 +8,11 @@ only when a colon (``：``/``:``) follows it, optionally after a parenthesised
 note or a date (``二诊（2024-03-19）：``, ``复诊 2024/7/2：``). Headings in
 running text (``患者主诉头痛``) are therefore not sections.
 
+Template-style records (四诊 forms) have the headings 四诊 (as a form heading,
+without a date or note it is not the fourth visit), 望诊, 闻诊, 问诊 and 切诊.
+Every heading is also known in traditional script (主訴, 現病史, 西醫診斷 …, by
+OpenCC ``s2t``), so a traditional record's sections are found as written.
+
 A section's body runs from after the colon to the start of the next heading,
 without surrounding whitespace; a heading that only groups the next ones
 (``入院诊断：`` followed by ``中医诊断：``) gets an empty body.
@@ -19,6 +24,7 @@ import re
 from collections.abc import Mapping
 
 from tcm_desktop.structured import Section
+from tcm_desktop.text.script import to_traditional
 
 #: canonical key -> headings as written. Keys beyond the brief's list
 #: (marital_history, plan, differential_diagnosis, formula_analysis,
@@ -35,9 +41,11 @@ SECTION_TITLES: Mapping[str, tuple[str, ...]] = {
     "allergy": ("过敏史", "药物过敏史"),
     "physical_exam": (
         "体格检查", "查体", "体检", "专科检查", "专科情况", "妇科检查", "妇检",
-        "中医望闻切诊", "望闻切诊", "望闻切", "望诊", "四诊摘要", "查",
+        "中医望闻切诊", "望闻切诊", "望闻切", "望诊", "闻诊", "四诊摘要", "查",
     ),
-    "tongue_pulse": ("舌脉", "舌象", "舌诊", "脉象", "舌脉象", "舌苔脉象", "舌苔", "舌质"),
+    "four_examinations": ("四诊", "四诊合参", "四诊信息"),  # the form heading; 四诊（日期）is a visit
+    "inquiry": ("问诊", "一般情况"),
+    "tongue_pulse": ("切诊", "舌脉", "舌象", "舌诊", "脉象", "舌脉象", "舌苔脉象", "舌苔", "舌质"),
     "auxiliary_exam": ("辅助检查", "实验室检查", "理化检查", "影像学检查", "检查"),
     "diagnosis": ("诊断", "意见", "印象", "入院诊断", "初步诊断", "门诊诊断", "出院诊断", "临床诊断", "最后诊断"),
     "tcm_diagnosis": ("中医诊断", "中医病名"),
@@ -53,7 +61,13 @@ SECTION_TITLES: Mapping[str, tuple[str, ...]] = {
     "follow_up": ("二诊", "三诊", "四诊", "五诊", "六诊", "七诊", "八诊", "九诊", "十诊", "复诊", "随访", "末诊"),
 }
 
-TITLE_TO_KEY: Mapping[str, str] = {t: k for k, titles in SECTION_TITLES.items() for t in titles}
+_FORM_HEADING = "四诊"  # four_examinations when bare, follow_up (the fourth visit) with a date or note
+
+TITLE_TO_KEY: Mapping[str, str] = {
+    **{to_traditional(t): k for k, titles in SECTION_TITLES.items() for t in titles},
+    **{t: k for k, titles in SECTION_TITLES.items() for t in titles},
+}
+_VISIT_TITLES = frozenset({_FORM_HEADING, to_traditional(_FORM_HEADING)})
 
 _TITLES = "|".join(sorted((re.escape(t) for t in TITLE_TO_KEY), key=len, reverse=True))
 _HEADING = re.compile(
@@ -61,7 +75,7 @@ _HEADING = re.compile(
     r"[ \t\u3000]*"  # indentation
     r"(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.．、]|[（(]\d{1,2}[）)])?[ \t\u3000]*"  # numbering
     rf"(?P<title>{_TITLES})"
-    r"(?:[（(][^（()）\n]{0,30}[）)]"  # a note: 二诊（2024-03-19）
+    r"(?P<note>[（(][^（()）\n]{0,30}[）)]"  # a note: 二诊（2024-03-19）
     r"|[ \t\u3000]*\d[\d/\-.年月日号 ]{2,15})?"  # a date: 复诊 2024/7/2
     r"[ \t\u3000]*[：:]",
     re.MULTILINE,
@@ -83,7 +97,10 @@ def find_sections(text: str) -> list[Section]:
         while end > start and text[end - 1].isspace():
             end -= 1
         title = m.group("title")
-        sections.append(Section(name=TITLE_TO_KEY[title], title=title, start=start, end=end))
+        name = TITLE_TO_KEY[title]
+        if title in _VISIT_TITLES:
+            name = "follow_up" if m.group("note") else "four_examinations"
+        sections.append(Section(name=name, title=title, start=start, end=end))
     return sections
 
 

@@ -1,4 +1,4 @@
-"""UI language: Chinese source strings, English through a compiled Qt translation (``translations/tcm_en.qm``).
+"""UI language: Chinese source strings; English and Traditional Chinese (繁體中文) through compiled Qt translations.
 
 Why Chinese source strings: the app is written for Chinese clinics, so the
 default UI needs no translation file at all; English is the add-on. All UI
@@ -7,6 +7,12 @@ file covers every widget. ``translations/tcm_en.ts`` is the editable source;
 ``packaging/build.sh`` compiles it to ``tcm_en.qm`` with ``pyside6-lrelease``
 (shipped in the PySide6 wheels) and the compiled file is checked in. Category names do not go through Qt:
 ``schema.py`` already holds both languages and stays the single source.
+
+Traditional Chinese (``zh_Hant``, for clinics in Hong Kong, Taiwan, Macau and
+overseas) is ``translations/tcm_zh_Hant.ts``: made from the source strings with
+OpenCC ``s2t`` by ``scripts/make_zh_hant_ts.py`` (then reviewable like any .ts)
+and compiled the same way; category, assertion and status names are converted
+with the same converter so they cannot drift from ``schema.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QSettings, QTranslator
 
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORY_BY_CODE
+from tcm_desktop.text.script import to_traditional
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 CONTEXT = "tcm"
-LANGUAGES = ("zh", "en")
+LANGUAGES = ("zh", "zh_Hant", "en")
+#: Menu labels, each in its own language.
+LANGUAGE_LABELS = {"zh": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
 _language = "zh"
 _translator: QTranslator | None = None
@@ -38,6 +47,15 @@ def t(text: str) -> str:
 
 def language() -> str:
     return _language
+
+
+def is_traditional() -> bool:
+    """Whether the interface (and so the PDF headings) is in traditional script."""
+    return _language == "zh_Hant"
+
+
+def _zh(text: str) -> str:
+    return to_traditional(text) if _language == "zh_Hant" else text
 
 
 def setting_language(settings: QSettings | None) -> str:
@@ -75,12 +93,12 @@ def category_name(code: str) -> str:
     cat = CATEGORY_BY_CODE.get(code)
     if cat is None:
         return code
-    return cat.en if _language == "en" else cat.zh
+    return cat.en if _language == "en" else _zh(cat.zh)
 
 
 def assertion_name(value: str) -> str:
-    return (ASSERTION_EN if _language == "en" else ASSERTION_ZH).get(value, value)
+    return ASSERTION_EN.get(value, value) if _language == "en" else _zh(ASSERTION_ZH.get(value, value))
 
 
 def status_name(value: str) -> str:
-    return (STATUS_EN if _language == "en" else STATUS_ZH).get(value, value)
+    return STATUS_EN.get(value, value) if _language == "en" else _zh(STATUS_ZH.get(value, value))

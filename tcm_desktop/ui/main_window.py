@@ -44,7 +44,7 @@ from tcm_desktop.tongue.wording import insertion, report_fields
 from tcm_desktop.ui.batch_dialog import BatchDialog
 from tcm_desktop.ui.entity_list import EntityList
 from tcm_desktop.ui.history_dialog import HistoryDialog
-from tcm_desktop.ui.i18n import t
+from tcm_desktop.ui.i18n import LANGUAGE_LABELS, is_traditional, t
 from tcm_desktop.ui.legend import Legend
 from tcm_desktop.ui.lock import LOCK_MINUTES_KEY, install_lock, lock_minutes
 from tcm_desktop.ui.offsets import OffsetMap
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu(t("设置"))
         m.addAction(self.act_settings)
         lang = m.addMenu(t("语言"))
-        for code, label in (("zh", "中文"), ("en", "English")):
+        for code, label in LANGUAGE_LABELS.items():
             a = lang.addAction(label)
             a.setCheckable(True)
             a.setChecked(str(self.settings.value("ui/language", "zh")) == code)
@@ -479,7 +479,8 @@ class MainWindow(QMainWindow):
             out = write_report(path, rec, clinic=str(self.settings.value("user/clinic", "")),
                                patient={"name": name} if name else None,
                                doctor=str(self.settings.value("user/doctor", "")), photo_path=photo,
-                               tongue=report_fields(rec.tongue) if rec.tongue else None)
+                               tongue=report_fields(rec.tongue) if rec.tongue else None,
+                               script="traditional" if is_traditional() else "auto")
         except Exception as exc:  # noqa: BLE001 - a failed export is reported, the record is untouched
             self.show_error(t("导出失败：") + str(exc))
             return None
