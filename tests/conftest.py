@@ -50,7 +50,7 @@ def tiny_run(tmp_path_factory) -> tuple[Path, Path]:
                 f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
     run = root / "run"
     rc = train_ner.main([
-        "--corpus", str(root / "corpus"), "--out", str(run), "--size", "tiny", "--minutes", "3", "--max-steps", "120",
+        "--corpus", str(root / "corpus"), "--out", str(run), "--size", "tiny", "--minutes", "20", "--max-steps", "120",
         "--sources", "team", "--eval-minutes", "10", "--team-weight", "1", "--lr", "3e-3",
     ])
     assert rc == 0
