@@ -25,12 +25,10 @@ from tcm_desktop.artifacts import ModelError
 from tcm_desktop.config import models_dir
 from tcm_desktop.schema import SPAN_EDGE_FORBIDDEN
 from tcm_desktop.structured import FoundEntity, StructuredRecord
-from tcm_desktop.text.assertion import assign_assertions
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
-from tcm_desktop.text.prescription import build_prescription
+from tcm_desktop.text.derive import rederive
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
-from tcm_desktop.text.sections import find_sections
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
 from tcm_desktop.text.values import Normalizer
 
@@ -181,13 +179,7 @@ class StructuringEngine:
     def finish(self, record_id: str, text: str, entities: list[FoundEntity]) -> StructuredRecord:
         """Rules on top of the spans: assertions, sections, normalisation, prescription.
 
-        Also used by the GUI after the doctor corrects spans, so the structured
-        view follows the corrections.
+        The same :func:`tcm_desktop.text.derive.rederive` the review state and the
+        record service call after the doctor edits the text or the entities.
         """
-        assign_assertions(text, entities)
-        for e in entities:
-            e.normalized = self.normalizer.normalize_entity(e)
-        sections = find_sections(text)
-        rx = build_prescription(text, entities, self.normalizer, sections)
-        return StructuredRecord(record_id, text, entities, sections, rx, self.version)
-
+        return rederive(record_id, text, entities, self.normalizer, self.version, keep_reviewed=False)
