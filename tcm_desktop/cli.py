@@ -21,56 +21,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
+from tcm_desktop.records import inputs
+from tcm_desktop.records.inputs import InputRecord
+
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 
 
-class InputError(Exception):
-    """An input that cannot be read as records; the message names it."""
-
-
-def read_inputs(paths: list[str], stdin: TextIO, errors: list[str]) -> Iterator[tuple[str, str]]:
-    """Yield ``(id, text)`` records from every input; collect messages for bad ones."""
-    for name in paths:
-        try:
-            if name == "-":
-                data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-                yield from _records_from_bytes("stdin", data, as_jsonl=False, errors=errors)
-                continue
-            path = Path(name)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-            yield from _records_from_bytes(name, data, as_jsonl=path.suffix.lower() == ".jsonl", errors=errors, stem=path.stem)
-        except InputError as exc:
-            errors.append(str(exc))
-
-
-def _records_from_bytes(name: str, data: bytes, as_jsonl: bool, errors: list[str], stem: str = "stdin") -> Iterator[tuple[str, str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
-    if not as_jsonl:
-        if not text.strip():
-            raise InputError(f"{name}: empty text")
-        yield stem, text
-        return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{name}:{lineno}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            errors.append(f"{name}:{lineno}: expected an object with a string 'text'")
-            continue
-        if not obj["text"].strip():
-            errors.append(f"{name}:{lineno}: empty text")
-            continue
-        yield str(obj.get("id", f"{stem}-{lineno}")), obj["text"]
+def read_inputs(paths: list[str], stdin: TextIO, errors: list[str]) -> Iterator[InputRecord]:
+    """Records from every input (the shared reader of :mod:`tcm_desktop.records.inputs`)."""
+    data = None
+    if "-" in paths:
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+    yield from inputs.read_inputs(paths, data, errors)
 
 
 class Progress:
@@ -102,29 +64,27 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
-    records = list(read_inputs(args.inputs, stdin, errors))
+    items = list(read_inputs(args.inputs, stdin, errors))
     for msg in errors:
         stderr.write(f"error: {msg}\n")
-    if not records:
+    if not items:
         return EXIT_INPUT_ERROR
     try:
         engine = StructuringEngine(args.model)
     except ModelError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
-    results = list(engine.structure_many(records, progress=Progress(stderr)))
+    results = list(engine.structure_many(inputs.pairs(items), progress=Progress(stderr)))
+    photo = None
     if args.image:
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
             return EXIT_MODEL_ERROR
-        from tcm_desktop.tongue.wording import compare_with_record, tongue_text
+        from tcm_desktop.tongue.wording import with_record
 
         for r in results:
-            t = dict(tongue[0])
-            if t.get("ok"):
-                t["disagreements"] = compare_with_record(t, r.entities)
-                t["suggested_text"] = tongue_text(t)
-            r.tongue = t
+            r.tongue = with_record(tongue[0], r.entities)
+        photo = _read_photo(args.image, stderr)
     if args.format == "jsonl":
         for r in results:
             stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
@@ -135,25 +95,61 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
 
         stdout.write(to_csv(results))
     if args.db:
-        from tcm_desktop.records.database import Database
-
-        db = Database(args.db)
-        try:
-            for r in results:
-                db.save_record(r, user=args.user)
-        finally:
-            db.close()
+        rc = _store_structured(args, items, results, photo, stderr)
+        if rc:
+            return rc
     if args.pdf:
-        from tcm_desktop.records.report_pdf import write_report
-
-        target = Path(args.pdf)
-        if len(results) == 1:
-            write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            for r in results:
-                write_report(target / f"{r.id}.pdf", r, clinic=args.clinic, doctor=args.doctor)
+        _write_pdfs(args, results)
     return EXIT_INPUT_ERROR if errors else EXIT_OK
+
+
+def _read_photo(image: str, stderr: TextIO) -> bytes | None:
+    try:
+        return Path(image).read_bytes()
+    except OSError as exc:
+        stderr.write(f"error: {image}: cannot read ({exc.strerror or exc})\n")
+        return None
+
+
+def _store_structured(args: argparse.Namespace, items: list[InputRecord], results: list, photo: bytes | None,
+                      stderr: TextIO) -> int:
+    """Save ``structure --db`` results with their identity, patient and photo (as the GUI saves them)."""
+    from tcm_desktop.records.database import PhotoInput, StorageError
+    from tcm_desktop.records.service import RecordService
+
+    try:
+        with _open_db(args.db) as db:
+            svc = RecordService(db)
+            for inp, r in zip(items, results):
+                shot = PhotoInput(photo, r.tongue, str((r.tongue or {}).get("model_version", ""))) if photo else None
+                svc.store_import(inp, r, user=args.user, photo=shot)
+    except StorageError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_DB_ERROR
+    return EXIT_OK
+
+
+def _write_pdfs(args: argparse.Namespace, results: list) -> None:
+    from tcm_desktop.records.exports import path_in_folder
+    from tcm_desktop.records.report_pdf import write_report
+
+    target = Path(args.pdf)
+    if len(results) == 1:
+        write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for r in results:
+        write_report(path_in_folder(target, r.id, ".pdf", used), r, clinic=args.clinic, doctor=args.doctor)
+
+
+def _open_db(path: str | None):  # noqa: ANN202 - a Database (imported lazily)
+    from tcm_desktop.records.backup import rotate_backups
+    from tcm_desktop.records.database import Database, default_db_path
+
+    db = Database(path or default_db_path())
+    rotate_backups(db.path)
+    return db
 
 
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
@@ -179,15 +175,15 @@ def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
-    d = r.to_dict()
-    return {
-        "id": d["id"],
-        "entities": [{k: e[k] for k in ("start", "end", "label", "text", "assertion", "score", "normalized")} for e in d["entities"]],
-        "sections": d["sections"],
-        "prescription": d["prescription"],
-        "model_version": d["model_version"],
-        **({"tongue": d["tongue"]} if "tongue" in d else {}),
-    }
+    from tcm_desktop.records.service import public_record
+
+    return public_record(r)
+
+
+def add_records_commands(sub: argparse._SubParsersAction) -> None:
+    from tcm_desktop.records.cli_commands import add_parsers
+
+    add_parsers(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--self-test", action="store_true", help="load the models, analyse a sample record headless, exit")
     sub = ap.add_subparsers(dest="command")
     s = sub.add_parser("structure", help="structure records into JSON lines, JSON or CSV")
-    s.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, .jsonl file with {id,text} lines, or - for stdin")
+    s.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help=".txt file, .jsonl file with {id,text,patient?} lines, or - for stdin")
     s.add_argument("--format", choices=("jsonl", "json", "csv"), default="jsonl")
     s.add_argument("--db", help="also save the records to this SQLite database")
     s.add_argument("--pdf", help="also write a PDF report (a folder when there are several records)")
@@ -209,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
+    add_records_commands(sub)
     return ap
 
 
@@ -219,6 +217,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command in ("db", "import"):
+        from tcm_desktop.records.cli_commands import run_records_command
+
+        return run_records_command(args, stdout, stderr, stdin)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

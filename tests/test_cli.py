@@ -69,6 +69,7 @@ def test_csv_db_and_pdf(tiny_model_dir, tmp_path) -> None:
 
     d = Database(db)
     try:
-        assert d.load_record("a").text == f.read_text(encoding="utf-8")
+        (rid,) = d.find_records("a", str(f.resolve()))  # internal id; external id "a" from this file
+        assert d.load_record(rid).text == f.read_text(encoding="utf-8")
     finally:
         d.close()
