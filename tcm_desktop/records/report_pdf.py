@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import io
+import json
 import os
 import tempfile
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
