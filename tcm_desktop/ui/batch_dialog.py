@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tcm_desktop.ui.i18n import t
-from tcm_desktop.ui.workers import BatchWorker, WorkerPool
+from tcm_desktop.ui.workers import Task, WorkerPool, import_folder
 
 
 class BatchDialog(QDialog):
@@ -33,7 +33,7 @@ class BatchDialog(QDialog):
         self.setWindowTitle(t("批量导入"))
         self.resize(560, 200)
         self.engine, self.db_path, self.pool, self.user = engine, Path(db_path), pool, user
-        self.worker: BatchWorker | None = None
+        self.worker: Task | None = None
         self.summary: dict[str, Any] | None = None
         self.folder = QLineEdit()
         self.folder.setPlaceholderText(t("包含 .txt 或 .jsonl 病历的文件夹"))
@@ -78,7 +78,7 @@ class BatchDialog(QDialog):
             self.status.setText(t("模型尚未加载完成，请稍候"))
             return False
         self.summary = None
-        self.worker = BatchWorker(self.engine, self.db_path, folder, self.user)
+        self.worker = Task(import_folder, self.engine, self.db_path, folder, self.user, report_when_cancelled=True)
         self.worker.progress.connect(self._on_progress)
         self.worker.result.connect(self._on_result)
         self.worker.error.connect(self._on_error)
@@ -99,7 +99,8 @@ class BatchDialog(QDialog):
     def running(self) -> bool:
         return self.worker is not None
 
-    def _on_progress(self, done: int, total: int) -> None:
+    def _on_progress(self, step: tuple[int, int]) -> None:
+        done, total = step
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
         self.status.setText(t("已保存 %1 / %2").replace("%1", str(done)).replace("%2", str(total)))

@@ -51,7 +51,7 @@ from tcm_desktop.ui.record_editor import RecordEditor
 from tcm_desktop.ui.review import ReviewController
 from tcm_desktop.ui.structured_view import StructuredView
 from tcm_desktop.ui.tongue.panel import TonguePanel
-from tcm_desktop.ui.workers import AnalyseWorker, ModelLoadWorker, WorkerPool
+from tcm_desktop.ui.workers import Task, WorkerPool
 
 EngineFactory = Callable[[], Any]
 UNSAVED_KEY = "unsaved"
@@ -77,8 +77,8 @@ class MainWindow(QMainWindow):
         self.engine_error: str | None = None
         self.record_id: str | None = None
         self.patient_id: int | None = None
-        self._analyse_worker: AnalyseWorker | None = None
-        self._model_worker: ModelLoadWorker | None = None
+        self._analyse_worker: Task | None = None
+        self._model_worker: Task | None = None
         self._draft_dirty = False
         self._saved_text = ""
         self.pool = WorkerPool(self)
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         if self.engine is not None or self._model_worker is not None:
             return
         self.model_label.setText(t("模型加载中…"))
-        w = ModelLoadWorker(self.engine_factory)
+        w = Task(self.engine_factory)
         w.result.connect(self._on_model_loaded)
         w.error.connect(self._on_model_error)
         w.finished.connect(self._on_model_finished)
@@ -285,8 +285,7 @@ class MainWindow(QMainWindow):
         if not text.strip():
             self.show_message(t("请先输入病历文本"))
             return False
-        w = AnalyseWorker(self.engine, text, self.record_id or "")
-        w.progress.connect(self._on_analyse_progress)
+        w = Task(self.engine.structure, text, self.record_id or "")
         w.result.connect(self._on_analysed)
         w.error.connect(self._on_analyse_error)
         w.finished.connect(self._on_analyse_finished)
@@ -305,11 +304,6 @@ class MainWindow(QMainWindow):
             self.progress.hide()
             self.show_message(t("已取消分析"))
             self._update_actions()
-
-    def _on_analyse_progress(self, done: int, total: int) -> None:
-        if done and done >= total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
 
     def _on_analysed(self, record: StructuredRecord) -> None:
         if self._analyse_worker is not None and self._analyse_worker.cancelled:

@@ -7,7 +7,7 @@ camera answers, the panel says so in words instead of showing a black box.
 
 Every photo set here (file, drop, paste, capture, a reopened record) is
 analysed by the tongue engine (:mod:`tcm_desktop.tongue`) on a worker thread
-(:class:`~.workers.TongueWorker`). Each photo gets a new *generation* number;
+(:func:`~tcm_desktop.ui.workers.analyse_photo` in a :class:`~tcm_desktop.ui.workers.Task`). Each photo gets a new *generation* number;
 a result whose generation is not the current one belongs to a replaced photo
 and is dropped, so a slow earlier analysis can never overwrite a newer one.
 The panel is thin: decoding, the mask outline, the suggested record text, the
@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
 
 from tcm_desktop.tongue.wording import mentions_tongue, with_record
 from tcm_desktop.ui.i18n import language, t
-from tcm_desktop.ui.workers import CameraWorker, TongueWorker, WorkerPool
+from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo, camera_frames
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp)"
 ATTRIBUTES = ("body_colour", "coating_colour", "fissure", "tooth_marks")
@@ -182,10 +182,10 @@ class TonguePanel(QWidget):
         self.model_error: str | None = None
         self.state = "empty"  # empty | analysing | done | unavailable | failed
         self._generation = 0
-        self._tongue_worker: TongueWorker | None = None
+        self._tongue_worker: Task | None = None
         self._entities: list[Any] = []
         self._record_text = ""
-        self._camera: CameraWorker | None = None
+        self._camera: Task | None = None
         self._last_frame: QImage | None = None
         self.setAcceptDrops(True)
 
@@ -351,7 +351,7 @@ class TonguePanel(QWidget):
             self.state = "unavailable"
             self.model_error = None
             return
-        w = TongueWorker(factory, data, self._generation, image_id)
+        w = Task(analyse_photo, factory, data, self._generation, image_id)
         w.result.connect(self._on_tongue_result)
         self._tongue_worker = w
         self.state = "analysing"
@@ -554,8 +554,8 @@ class TonguePanel(QWidget):
     def start_camera(self) -> None:
         if self._camera is not None:
             return
-        worker = CameraWorker(int(self.device.currentData()), capture_factory=self.capture_factory)
-        worker.frame.connect(self._on_frame)
+        worker = Task(camera_frames, int(self.device.currentData()), capture_factory=self.capture_factory)
+        worker.progress.connect(self._on_frame)
         worker.error.connect(self._on_camera_error)
         worker.finished.connect(self._on_camera_finished)
         self._camera = worker
@@ -568,8 +568,8 @@ class TonguePanel(QWidget):
         if self._camera is not None:
             self._camera.cancel()
 
-    def _on_frame(self, img: QImage) -> None:
-        if self._camera is None:
+    def _on_frame(self, img: QImage | None) -> None:
+        if self._camera is None or img is None:
             return
         self._last_frame = img
         self.capture_btn.setEnabled(True)
