@@ -20,7 +20,7 @@ Qt-free; database errors arrive as :class:`StorageError` subclasses.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,3 +231,36 @@ class RecordService:
 def entities_match_text(text: str, entities: Iterable[FoundEntity]) -> bool:
     """Every entity's offsets lie in ``text`` and its ``text`` is that slice."""
     return all(0 <= e.start < e.end <= len(text) and text[e.start : e.end] == e.text for e in entities)
+
+
+def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Generator[tuple[int, int], None, dict[str, Any]]:
+    """The GUI batch import as a job generator (:mod:`tcm_desktop.progress`): ``(done, total)`` per record.
+
+    Reads the folder with the shared reader (bad lines and non-UTF-8 files are
+    named in ``problems``, the rest imports), structures and stores each record
+    under its identity in its own transaction, on its own connection. A cancel
+    (:class:`~tcm_desktop.progress.Cancelled` thrown in) returns what was saved.
+    """
+    from pathlib import Path
+
+    from tcm_desktop.progress import Cancelled
+    from tcm_desktop.records.inputs import read_folder
+
+    problems: list[str] = []
+    items = list(read_folder(Path(folder), problems))
+    total = len(items)
+    yield 0, total
+    summary = ImportSummary(total=total, problems=problems)
+    with Database(db_path) as db:
+        svc = RecordService(db, getattr(engine, "normalizer", None))
+        try:
+            for c in range(0, total, 16):
+                part = items[c : c + 16]
+                for inp, rec in zip(part, svc._structured(part, engine)):
+                    res = svc.store_import(inp, rec, user=user)
+                    (summary.unchanged if res.unchanged else summary.saved).append(res)
+                    yield len(summary.saved) + len(summary.unchanged), total
+        except Cancelled:
+            summary.cancelled = True
+    return {"saved": [r.record_id for r in summary.saved], "unchanged": [r.record_id for r in summary.unchanged],
+            "total": total, "cancelled": summary.cancelled, "problems": problems}

@@ -77,20 +77,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     from PySide6.QtCore import QSettings
 
-    from tcm_desktop.records.database import Database, StorageError
     from tcm_desktop.ui.main_window import MainWindow
 
     app = create_app([sys.argv[0], *args])
-    try:
-        db = Database()
-    except (StorageError, OSError) as exc:
-        print(f"cannot open the database: {exc}", file=sys.stderr)
-        return 2
+    db = open_database_or_ask(None)
+    if db is None:
+        return 3
     window = MainWindow(default_engine_factory, db, QSettings())
     window.show()
     rc = app.exec()
     db.close()
     return int(rc)
+
+
+def open_database_or_ask(path: Any, ask: Any = None) -> Any:
+    """Open the record database; when it is damaged, ask what to do (restore / other file / new).
+
+    The damaged file is renamed aside, never deleted. Returns the open
+    :class:`Database`, or None when the user gives up. Automatic backups
+    rotate here (at most one a day). ``ask`` replaces the dialog in tests.
+    """
+    from pathlib import Path
+
+    from tcm_desktop.records.backup import BackupError, all_backups, restore, rotate_backups, set_aside
+    from tcm_desktop.records.database import Database, StorageError, default_db_path
+    from tcm_desktop.ui.damaged_dialog import DamagedDialog
+
+    path = Path(path) if path else default_db_path()
+    for _ in range(5):
+        try:
+            db = Database(path, busy_timeout_s=0.25)
+            try:
+                rotate_backups(db.path)
+            except BackupError as exc:
+                print(f"warning: automatic backup failed: {exc}", file=sys.stderr)
+            return db
+        except (StorageError, OSError) as exc:
+            backups = [b for b in all_backups(path)]
+            choice, other = (ask or DamagedDialog.ask)(str(exc), path, backups[0] if backups else None)
+            if choice == "restore" and backups:
+                try:
+                    restore(path, backups[0])
+                except BackupError as err:
+                    print(f"error: {err}", file=sys.stderr)
+            elif choice == "new":
+                set_aside(path)
+            elif choice == "other" and other:
+                path = Path(other)
+            else:
+                return None
+    return None
 
 
 def self_test(text: str = SAMPLE_TEXT) -> int:

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tcm_desktop.tongue.imageio import check_image_bytes
 from tcm_desktop.tongue.wording import mentions_tongue, with_record
 from tcm_desktop.ui.i18n import language, t
 from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo, camera_frames
@@ -273,6 +274,10 @@ class TonguePanel(QWidget):
         if data is None:
             self.clear_photo()
             return True
+        refused = check_image_bytes(data)  # header only: an image bomb never reaches Qt's decoder
+        if refused:
+            self.camera_status.setText(t("无法读取该图片") + f"（{refused}）")
+            return False
         img = QImage.fromData(QByteArray(data))
         if img.isNull():
             self.camera_status.setText(t("无法读取该图片"))
