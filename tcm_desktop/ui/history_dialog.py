@@ -7,6 +7,9 @@ everyday way a doctor finds a patient's earlier visit.
 
 from __future__ import annotations
 
+import json
+from html import escape
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -45,12 +49,18 @@ class HistoryDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self.open_selected)
+        # the selected record's versions and the audit trail of the doctor's corrections
+        self.details = QTextBrowser()
+        self.details.setObjectName("historyDetails")
+        self.details.setMaximumHeight(180)
+        self.table.currentCellChanged.connect(self._show_details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.open_selected)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(self.search)
         lay.addWidget(self.table)
+        lay.addWidget(self.details)
         lay.addWidget(buttons)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -80,8 +90,39 @@ class HistoryDialog(QDialog):
         if self.entries:
             self.table.selectRow(0)
 
+    def _show_details(self, row: int, *_: int) -> None:
+        if not 0 <= row < len(self.entries):
+            self.details.clear()
+            return
+        self.details.setHtml(details_html(self.db, self.entries[row]))
+
     def open_selected(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.entries):
             self.chosen_record_id = self.entries[row].record_id
             self.accept()
+
+
+def details_html(db: Database, entry: HistoryEntry) -> str:
+    """Versions (when, who, entities) and audit steps (what changed) of one record, as HTML."""
+    rid = entry.record_id
+    parts = [f"<b>{escape(t('版本'))}</b><ul>"]
+    for v in db.versions(rid):
+        parts.append(f"<li>{escape(t('第 %n 版').replace('%n', str(v['version'])))} · "
+                     f"{escape(str(v['saved_at']).replace('T', ' ')[:19])} · {escape(v['user'] or '-')} · "
+                     f"{escape(t('实体数'))} {v['entities']}</li>")
+    parts.append("</ul>")
+    if entry.external_id or entry.source:
+        parts.append(f"<p>{escape(t('来源'))}: {escape(entry.source)} · {escape(entry.external_id)}</p>")
+    acts = db.actions(rid)
+    parts.append(f"<b>{escape(t('审核记录'))}</b><ul>")
+    for a in acts:
+        before = "" if a.before is None else json.dumps(a.before, ensure_ascii=False)[:80]
+        after = "" if a.after is None else json.dumps(a.after, ensure_ascii=False)[:80]
+        change = f"{before} → {after}" if before or after else ""
+        parts.append(f"<li>{escape(a.at.replace('T', ' ')[:19])} · v{a.version or '-'} · {escape(a.action)} "
+                     f"{escape(change)} · {escape(a.user or '-')}</li>")
+    if not acts:
+        parts.append(f"<li>{escape(t('无'))}</li>")
+    parts.append("</ul>")
+    return "".join(parts)
