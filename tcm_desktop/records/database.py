@@ -257,16 +257,19 @@ def schema_version_of(conn: sqlite3.Connection) -> int:
 
 
 def integrity_problems(conn: sqlite3.Connection, full: bool = False) -> list[str]:
-    """SQLite's own checks (quick or full), foreign keys, and the search index; [] when sound."""
+    """SQLite's own checks (quick, or full with the search index), foreign keys; [] when sound."""
     rows = conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
     problems = [str(r[0]) for r in rows if str(r[0]).lower() != "ok"]
     if problems:
         return problems
     problems += [f"foreign key: {r[0]} row {r[1]} -> {r[2]}" for r in conn.execute("PRAGMA foreign_key_check")]
     has_fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_fts'").fetchone()
-    if has_fts:
+    if has_fts and full:  # needs the write lock: not on open (a batch import may be writing)
         try:
             conn.execute("INSERT INTO records_fts(records_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):  # a read-only check (of a backup) skips the index check
+                problems.append(f"search index: {exc}")
         except sqlite3.DatabaseError as exc:
             problems.append(f"search index: {exc}")
     return problems
