@@ -111,15 +111,19 @@ def rotate_backups(db_path: Path, backup_dir: Path | None = None, keep: int = KE
     return made
 
 
-def check_file(path: Path | str) -> list[str]:
-    """Problems that stop ``path`` being used as this app's database ([] when sound). Opens it read-only."""
+def check_file(path: Path | str, empty_ok: bool = False) -> list[str]:
+    """Problems that stop ``path`` being used as this app's database ([] when sound). Opens it read-only.
+
+    ``empty_ok``: a zero-byte file or one without any table (a first start killed
+    before its first migration committed) is sound: the app initialises it on open.
+    """
     from tcm_desktop.records.database import SCHEMA_VERSION, integrity_problems, schema_version_of
 
     path = Path(path)
     if not path.is_file():
         return [f"{path} does not exist"]
     if path.stat().st_size == 0:
-        return [f"{path} is empty"]
+        return [] if empty_ok else [f"{path} is empty"]
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
@@ -129,6 +133,8 @@ def check_file(path: Path | str) -> list[str]:
             version = schema_version_of(conn)
             if version > SCHEMA_VERSION:
                 return [f"{path} has schema version {version}, newer than this app ({SCHEMA_VERSION})"]
+            if version < 1 and empty_ok and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                return []
             if version < 1:
                 return [f"{path} is an SQLite file but not a TCM Structurer database"]
             return []

@@ -20,6 +20,7 @@ import argparse
 import csv
 import io
 import json
+import sqlite3
 from typing import Any, TextIO
 
 from tcm_desktop.records import inputs
@@ -116,14 +117,18 @@ def cmd_search(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    problems = check_file(_db_path(args))
+    problems = check_file(_db_path(args), empty_ok=True)
     if problems:
         stderr.write(f"error: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "") + "\n")
         return EXIT_INPUT_ERROR
-    with Database(_db_path(args)) as db:
-        counts = db.table_counts()
-    stdout.write(f"ok: {counts['records']} records, {counts['record_versions']} versions, "
-                 f"{counts['photos']} photos\n")
+    conn = sqlite3.connect(f"file:{_db_path(args)}?mode=ro", uri=True)  # a check never writes
+    try:
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone()
+        counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if has else 0
+                  for t in ("records", "record_versions", "photos")]
+    finally:
+        conn.close()
+    stdout.write(f"ok: {counts[0]} records, {counts[1]} versions, {counts[2]} photos\n")
     return EXIT_OK
 
 
