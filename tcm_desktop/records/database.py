@@ -57,8 +57,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from tcm_desktop.config import user_dir
 from tcm_desktop.structured import StructuredRecord
 
@@ -295,7 +293,7 @@ class Database:
         except sqlite3.Error as exc:
             raise translate_error(exc, self.path) from exc
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._utils: Any = None
         try:
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA foreign_keys=ON")
@@ -312,6 +310,20 @@ class Database:
         except BaseException:
             conn.close()
             raise
+
+    @property
+    def db(self) -> Any:
+        """The connection as a ``sqlite_utils.Database`` (imported on first use: it pulls in pandas, ~1 s)."""
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn)
+        return self._utils
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -384,11 +396,11 @@ class Database:
         return int(cur.lastrowid)
 
     def get_patient(self, patient_id: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM patients WHERE id = ?", [patient_id]))
+        rows = self._rows("SELECT * FROM patients WHERE id = ?", [patient_id])
         return rows[0] if rows else None
 
     def patients(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM patients ORDER BY name"))
+        return self._rows("SELECT * FROM patients ORDER BY name")
 
     # -- records -----------------------------------------------------------------
     def save_record(
@@ -541,17 +553,15 @@ class Database:
         return StructuredRecord.from_dict(json.loads(row[0]))
 
     def record_info(self, record_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM records WHERE id = ?", [record_id]))
+        rows = self._rows("SELECT * FROM records WHERE id = ?", [record_id])
         return rows[0] if rows else None
 
     def versions(self, record_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT version, saved_at, user, model_version, "
-                "(SELECT COUNT(*) FROM entities e WHERE e.record_id = v.record_id AND e.version = v.version) "
-                "AS entities FROM record_versions v WHERE record_id = ? ORDER BY version",
-                [record_id],
-            )
+        return self._rows(
+            "SELECT version, saved_at, user, model_version, "
+            "(SELECT COUNT(*) FROM entities e WHERE e.record_id = v.record_id AND e.version = v.version) "
+            "AS entities FROM record_versions v WHERE record_id = ? ORDER BY version",
+            [record_id],
         )
 
     def entity_rows(self, record_id: str, version: int | None = None) -> list[dict[str, Any]]:
@@ -560,10 +570,8 @@ class Database:
             if info is None:
                 return []
             version = info["current_version"]
-        return list(
-            self.db.query(
-                'SELECT * FROM entities WHERE record_id = ? AND version = ? ORDER BY start, "end"', [record_id, version]
-            )
+        return self._rows(
+            'SELECT * FROM entities WHERE record_id = ? AND version = ? ORDER BY start, "end"', [record_id, version]
         )
 
     def record_ids(self) -> list[str]:
@@ -679,7 +687,7 @@ class Database:
         return Path(row[1]).read_bytes() if row[1] else None
 
     def photo_info(self, sha256: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT sha256, path, width, height, added FROM photos WHERE sha256 = ?", [sha256]))
+        rows = self._rows("SELECT sha256, path, width, height, added FROM photos WHERE sha256 = ?", [sha256])
         return rows[0] if rows else None
 
     def link_photo(self, record_id: str, sha256: str) -> None:
