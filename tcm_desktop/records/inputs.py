@@ -100,14 +100,20 @@ def records_from_text(name: str, text: str, *, as_jsonl: bool, source: str, stem
     if not as_jsonl:
         yield InputRecord(stem, check_text(text, name), source, where=name)
         return
-    for lineno, line in enumerate(text.splitlines(), 1):
+    found = False
+    # split on "\n" only: str.splitlines() would also cut at U+2028, U+0085 or \x1e inside a JSON string
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
+        found = True
         where = f"{name}:{lineno}"
         try:
             yield _record_from_line(line, where, source, f"{stem}-{lineno}", with_entities)
         except InputError as exc:
             problems.append(str(exc))
+    if not found:
+        problems.append(f"{name}: no records (empty file)")
 
 
 def _record_from_line(line: str, where: str, source: str, default_id: str, with_entities: bool) -> InputRecord:
