@@ -279,3 +279,18 @@ def test_restore_over_a_damaged_file_sets_it_aside(tmp_path):
     assert kept is not None and ".damaged-" in kept.name and kept.exists()
     with Database(p) as d:
         assert d.record_exists("r1")
+
+
+def test_record_length_cap_names_the_record_and_keeps_the_rest(tmp_path):
+    import json
+
+    from tcm_desktop.records.inputs import MAX_RECORD_CHARS
+
+    f = tmp_path / "big.jsonl"
+    f.write_text(json.dumps({"id": "huge", "text": "痛" * (MAX_RECORD_CHARS + 1)}) + "\n"
+                 + json.dumps({"id": "ok", "text": "头痛"}) + "\n", encoding="utf-8")
+    (tmp_path / "big.txt").write_text("咳" * (MAX_RECORD_CHARS + 5), encoding="utf-8")
+    problems: list[str] = []
+    got = list(read_inputs([str(f), str(tmp_path / "big.txt")], None, problems))
+    assert [r.external_id for r in got] == ["ok"]
+    assert problems[0].startswith(f"{f}:1: record has 200,001 characters") and "big.txt: record has" in problems[1]
