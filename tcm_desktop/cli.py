@@ -69,6 +69,13 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         stderr.write(f"error: {msg}\n")
     if not items:
         return EXIT_INPUT_ERROR
+    if args.db and Path(args.db).exists():  # a damaged --db is named before minutes of structuring
+        from tcm_desktop.records.backup import check_file
+
+        problems = check_file(args.db, empty_ok=True)
+        if problems:
+            stderr.write(f"error: database {args.db} is damaged ({problems[0]})\n")
+            return EXIT_DB_ERROR
     try:
         engine = StructuringEngine(args.model)
     except ModelError as exc:
@@ -99,7 +106,11 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         if rc:
             return rc
     if args.pdf:
-        _write_pdfs(args, results)
+        try:
+            _write_pdfs(args, results)
+        except OSError as exc:
+            stderr.write(f"error: {args.pdf}: cannot write the PDF ({exc.strerror or exc})\n")
+            return EXIT_INPUT_ERROR
     return EXIT_INPUT_ERROR if errors else EXIT_OK
 
 

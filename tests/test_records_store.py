@@ -294,3 +294,15 @@ def test_record_length_cap_names_the_record_and_keeps_the_rest(tmp_path):
     got = list(read_inputs([str(f), str(tmp_path / "big.txt")], None, problems))
     assert [r.external_id for r in got] == ["ok"]
     assert problems[0].startswith(f"{f}:1: record has 200,001 characters") and "big.txt: record has" in problems[1]
+
+
+def test_reanalyse_hook_returns_a_fresh_unsaved_result(db):
+    from desktop_samples import FakeEngine
+
+    svc = RecordService(db)
+    rec = sample_record("", "主诉：头痛2天。")
+    rec.tongue = {"ok": True}
+    res = svc.save(rec)
+    fresh = svc.reanalyse(res.record_id, FakeEngine())
+    assert fresh.id == res.record_id and fresh.text == rec.text and fresh.tongue == {"ok": True}
+    assert [v["version"] for v in db.versions(res.record_id)] == [1]  # nothing saved until the doctor saves
