@@ -306,3 +306,14 @@ def test_reanalyse_hook_returns_a_fresh_unsaved_result(db):
     fresh = svc.reanalyse(res.record_id, FakeEngine())
     assert fresh.id == res.record_id and fresh.text == rec.text and fresh.tongue == {"ok": True}
     assert [v["version"] for v in db.versions(res.record_id)] == [1]  # nothing saved until the doctor saves
+
+
+def test_backup_and_check_work_with_uri_characters_in_the_path(tmp_path):
+    folder = tmp_path / "诊所 #1 ?100%"
+    folder.mkdir()
+    p = folder / "c.sqlite3"
+    _filled(p)
+    assert bk.check_file(p) == []
+    out = bk.backup_to(p, folder / "copy.sqlite3")
+    with Database(out) as d:
+        assert d.record_exists("r3")

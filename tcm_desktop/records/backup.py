@@ -38,6 +38,11 @@ def default_backup_dir(db_path: Path) -> Path:
     return Path(db_path).parent / "backups"
 
 
+def connect_read_only(path: Path | str, timeout: float = 5) -> sqlite3.Connection:
+    """A read-only connection (the path percent-encoded, so ``?``, ``#`` or ``%`` in a folder name are safe)."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout)
+
+
 def backup_to(db_path: Path | str, dest: Path | str) -> Path:
     """Write a consistent copy of ``db_path`` to ``dest`` (via a temporary file, then rename)."""
     db_path, dest = Path(db_path), Path(dest)
@@ -48,7 +53,7 @@ def backup_to(db_path: Path | str, dest: Path | str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     try:
-        src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+        src = connect_read_only(db_path, timeout=10)
         try:
             out = sqlite3.connect(str(tmp))
             try:
@@ -125,7 +130,7 @@ def check_file(path: Path | str, empty_ok: bool = False) -> list[str]:
     if path.stat().st_size == 0:
         return [] if empty_ok else [f"{path} is empty"]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = connect_read_only(path)
         try:
             problems = integrity_problems(conn, full=True)
             if problems:

@@ -20,11 +20,17 @@ import argparse
 import csv
 import io
 import json
-import sqlite3
 from typing import Any, TextIO
 
 from tcm_desktop.records import inputs
-from tcm_desktop.records.backup import BackupError, backup_to, check_file, restore, rotate_backups
+from tcm_desktop.records.backup import (
+    BackupError,
+    backup_to,
+    check_file,
+    connect_read_only,
+    restore,
+    rotate_backups,
+)
 from tcm_desktop.records.database import Database, StorageError, default_db_path
 
 EXIT_OK, EXIT_INPUT_ERROR, EXIT_DB_ERROR = 0, 1, 3
@@ -121,7 +127,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if problems:
         stderr.write(f"error: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "") + "\n")
         return EXIT_INPUT_ERROR
-    conn = sqlite3.connect(f"file:{_db_path(args)}?mode=ro", uri=True)  # a check never writes
+    conn = connect_read_only(_db_path(args))  # a check never writes
     try:
         has = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone()
         counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if has else 0
