@@ -156,6 +156,19 @@ def test_bad_photos_through_the_gui_path(qtbot, window, tmp_path, data, why, mon
     assert window.save() is not None  # a refused photo never blocks saving the record
 
 
+def test_photo_files_go_through_the_same_guard(qtbot, window, tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header(100_000, 100_000))
+    text = tmp_path / "note.jpg"
+    text.write_text("不是图片", encoding="utf-8")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    for f in (bomb, text, empty):
+        assert not window.tongue_panel.load_file(f)
+        assert "无法读取" in window.tongue_panel.camera_status.text()
+    assert window.tongue_panel.photo_bytes is None
+
+
 def test_history_dialog_shows_versions_and_audit(qtbot, window):
     window.editor.setPlainText(SAMPLE_TEXT)
     rid, _ = window.save()

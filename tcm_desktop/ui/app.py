@@ -100,7 +100,7 @@ def open_database_or_ask(path: Any, ask: Any = None) -> Any:
     from pathlib import Path
 
     from tcm_desktop.records.backup import BackupError, all_backups, restore, rotate_backups, set_aside
-    from tcm_desktop.records.database import Database, StorageError, default_db_path
+    from tcm_desktop.records.database import Database, DatabaseBusy, StorageError, default_db_path
     from tcm_desktop.ui.damaged_dialog import DamagedDialog
 
     path = Path(path) if path else default_db_path()
@@ -112,8 +112,11 @@ def open_database_or_ask(path: Any, ask: Any = None) -> Any:
             except BackupError as exc:
                 print(f"warning: automatic backup failed: {exc}", file=sys.stderr)
             return db
+        except DatabaseBusy:
+            time.sleep(1)  # another program is upgrading or writing: not damage, wait and try again
+            continue
         except (StorageError, OSError) as exc:
-            backups = [b for b in all_backups(path)]
+            backups = all_backups(path)
             choice, other = (ask or DamagedDialog.ask)(str(exc), path, backups[0] if backups else None)
             if choice == "restore" and backups:
                 try:

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tcm_desktop.tongue.imageio import check_image_bytes
+from tcm_desktop.tongue.imageio import MAX_BYTES, check_image_bytes
 from tcm_desktop.tongue.wording import mentions_tongue, with_record
 from tcm_desktop.ui.i18n import language, t
 from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo, camera_frames
@@ -511,6 +511,9 @@ class TonguePanel(QWidget):
     # -- sources ------------------------------------------------------------------
     def load_file(self, path: str | Path) -> bool:
         try:
+            if Path(path).stat().st_size > MAX_BYTES:  # refused before the file is even read
+                self.camera_status.setText(t("无法读取该图片") + f"（> {MAX_BYTES // (1024 * 1024)} MB）")
+                return False
             data = Path(path).read_bytes()
         except OSError as exc:
             self.camera_status.setText(str(exc))
