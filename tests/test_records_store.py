@@ -317,3 +317,16 @@ def test_backup_and_check_work_with_uri_characters_in_the_path(tmp_path):
     out = bk.backup_to(p, folder / "copy.sqlite3")
     with Database(out) as d:
         assert d.record_exists("r3")
+
+
+def test_check_names_broken_app_invariants(tmp_path):
+    p = tmp_path / "i.sqlite3"
+    _filled(p)
+    conn = sqlite3.connect(p)
+    conn.execute("DELETE FROM records_fts WHERE record_id = 'r1'")
+    conn.execute("UPDATE records SET current_version = 9 WHERE id = 'r2'")
+    conn.commit()
+    conn.close()
+    problems = bk.check_file(p)
+    assert "1 records without their current version" in problems
+    assert "1 records without exactly one search row" in problems

@@ -261,6 +261,20 @@ def integrity_problems(conn: sqlite3.Connection, full: bool = False) -> list[str
     if problems:
         return problems
     problems += [f"foreign key: {r[0]} row {r[1]} -> {r[2]}" for r in conn.execute("PRAGMA foreign_key_check")]
+    has_records = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone()
+    if has_records and full:  # the app's own invariants, read-only: each record has its version and one search row
+        for sql, what in (
+            ("SELECT COUNT(*) FROM records r WHERE NOT EXISTS (SELECT 1 FROM record_versions v "
+             "WHERE v.record_id = r.id AND v.version = r.current_version)", "records without their current version"),
+            ("SELECT COUNT(*) FROM records r LEFT JOIN (SELECT record_id, COUNT(*) AS c FROM records_fts "
+             "GROUP BY record_id) f ON f.record_id = r.id WHERE COALESCE(f.c, 0) != 1",
+             "records without exactly one search row"),
+            ("SELECT COUNT(*) FROM records_fts f WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = f.record_id)",
+             "search rows of deleted records"),
+        ):
+            n = conn.execute(sql).fetchone()[0]
+            if n:
+                problems.append(f"{n} {what}")
     has_fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_fts'").fetchone()
     if has_fts and full:  # needs the write lock: not on open (a batch import may be writing)
         try:
