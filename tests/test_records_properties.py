@@ -141,7 +141,10 @@ class ServiceModel(RuleBasedStateMachine):
         if rid not in self.model:
             return
         res = self.svc.save(StructuredRecord(rid, text))
-        self.model[rid].append(text)
+        if text == self.model[rid][-1]:
+            assert res.unchanged  # saving the same record again makes no version
+        else:
+            self.model[rid].append(text)
         assert res.version == len(self.model[rid])
 
     @rule(rid=saved)
@@ -150,8 +153,10 @@ class ServiceModel(RuleBasedStateMachine):
         if rid not in self.model or len(self.model[rid]) < 2:
             return
         prev = self.svc.open(rid, len(self.model[rid]) - 1).record
-        self.svc.save(StructuredRecord(rid, prev.text, prev.entities))
-        self.model[rid].append(prev.text)
+        res = self.svc.save(StructuredRecord(rid, prev.text, prev.entities))
+        if prev.text != self.model[rid][-1]:
+            self.model[rid].append(prev.text)
+        assert res.version == len(self.model[rid])
 
     @rule(rid=saved)
     def delete(self, rid):

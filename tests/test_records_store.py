@@ -330,3 +330,13 @@ def test_check_names_broken_app_invariants(tmp_path):
     problems = bk.check_file(p)
     assert "1 records without their current version" in problems
     assert "1 records without exactly one search row" in problems
+
+
+def test_saving_an_unchanged_record_makes_no_version(db):
+    svc = RecordService(db)
+    rec = sample_record("")
+    first = svc.save(rec, patient_name="王小明")
+    again = svc.save(rec)
+    assert again.unchanged and again.version == 1 and [v["version"] for v in db.versions(first.record_id)] == [1]
+    rec.entities[0].status = "accepted"  # a review step is an edit
+    assert svc.save(rec, actions=[{"action": "accept"}]).version == 2

@@ -464,7 +464,18 @@ class Database:
                     (rid, patient_id, title if title is not None else _default_title(structured.text), at, at, version),
                 )
             else:
-                version = int(row[0]) + 1
+                current = int(row[0])
+                same = conn.execute("SELECT structured FROM record_versions WHERE record_id = ? AND version = ?",
+                                    (rid, current)).fetchone()
+                actions = list(actions)
+                if same is not None and same[0] == _payload(structured) and not actions and \
+                        (patient_id is None or patient_id == row[1]) and (title is None or title == row[2]):
+                    # nothing about the record changed: no new version (photos and drafts are still handled)
+                    shas = [self._store_photo(conn, rid, p, at) for p in photos]
+                    for key in {*clear_drafts, rid}:
+                        conn.execute("DELETE FROM drafts WHERE key = ?", (key,))
+                    return SaveResult(rid, current, created=False, unchanged=True, photos=shas)
+                version = current + 1
                 conn.execute(
                     "UPDATE records SET current_version = ?, updated = ?, patient_id = ?, title = ? WHERE id = ?",
                     (version, at, patient_id if patient_id is not None else row[1],
@@ -506,7 +517,7 @@ class Database:
     def _write_version(self, conn: sqlite3.Connection, structured: StructuredRecord, version: int, at: str,
                        user: str) -> None:
         rid = structured.id
-        payload = json.dumps(structured.to_dict(), ensure_ascii=False)
+        payload = _payload(structured)
         conn.execute(
             "INSERT INTO record_versions (record_id, version, text, structured, model_version, saved_at, user) "
             "VALUES (?,?,?,?,?,?,?)",
@@ -759,6 +770,11 @@ for _name, _fn in list(vars(Database).items()):
     if callable(_fn) and not _name.startswith("_") and _name not in ("transaction", "import_record"):
         setattr(Database, _name, _guarded(_fn))
 Database._save = _guarded(Database._save)  # type: ignore[method-assign]
+
+
+def _payload(structured: StructuredRecord) -> str:
+    """The stored JSON of a version (compared to tell an edit from a save of the same record)."""
+    return json.dumps(structured.to_dict(), ensure_ascii=False)
 
 
 def _default_title(text: str) -> str:
