@@ -179,3 +179,15 @@ def test_history_dialog_shows_versions_and_audit(qtbot, window):
     dlg.table.setCurrentCell(0, 0)
     html = dlg.details.toPlainText()
     assert "第 1 版" in html and "第 2 版" in html and "relabel" in html and "李医生" in html
+
+
+def test_history_dialog_deletes_a_record_completely(qtbot, window):
+    window.editor.setPlainText(SAMPLE_TEXT)
+    rid, _ = window.save()
+    window.db.save_draft(rid, SAMPLE_TEXT + "草稿")
+    dlg = HistoryDialog(window.db, window)
+    qtbot.addWidget(dlg)
+    dlg.table.setCurrentCell(0, 0)
+    assert dlg.delete_selected(confirm=False)
+    assert dlg.deleted == [rid] and dlg.table.rowCount() == 0
+    assert not window.db.record_exists(rid) and window.db.load_draft(rid) is None

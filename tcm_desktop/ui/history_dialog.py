@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHeaderView,
     QLineEdit,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tcm_desktop.records.database import Database, HistoryEntry
+from tcm_desktop.records.database import Database, HistoryEntry, StorageError
 from tcm_desktop.ui.i18n import t
 
 
@@ -37,6 +38,7 @@ class HistoryDialog(QDialog):
         self.db = db
         self.entries: list[HistoryEntry] = []
         self.chosen_record_id: str | None = None
+        self.deleted: list[str] = []
         self.search = QLineEdit()
         self.search.setObjectName("historySearch")
         self.search.setPlaceholderText(t("搜索病历全文，如：胃脘胀痛、柴胡"))
@@ -55,6 +57,9 @@ class HistoryDialog(QDialog):
         self.details.setMaximumHeight(180)
         self.table.currentCellChanged.connect(self._show_details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        self.delete_btn = buttons.addButton(t("删除记录…"), QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.delete_btn.setObjectName("historyDelete")
+        self.delete_btn.clicked.connect(self.delete_selected)
         buttons.accepted.connect(self.open_selected)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -95,6 +100,28 @@ class HistoryDialog(QDialog):
             self.details.clear()
             return
         self.details.setHtml(details_html(self.db, self.entries[row]))
+
+    def delete_selected(self, confirm: bool = True) -> bool:
+        """Delete the selected record completely (versions, entities, drafts, photos only it used)."""
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.entries):
+            return False
+        entry = self.entries[row]
+        if confirm:
+            answer = QMessageBox.question(
+                self, t("删除记录…"),
+                t("永久删除该记录的所有版本、实体、草稿和仅属于它的照片？此操作无法撤销。") + f"\n\n{entry.title}",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        try:
+            self.db.delete_record(entry.record_id)
+        except StorageError as exc:
+            self.details.setPlainText(t("删除失败：") + str(exc))
+            return False
+        self.deleted.append(entry.record_id)
+        self.refresh()
+        return True
 
     def open_selected(self) -> None:
         row = self.table.currentRow()

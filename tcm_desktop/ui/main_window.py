@@ -422,7 +422,11 @@ class MainWindow(QMainWindow):
 
     def open_history(self) -> None:
         dlg = HistoryDialog(self.db, self)
-        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen_record_id:
+        accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        if self.record_id in dlg.deleted:  # the record on screen was deleted: start a new one
+            self.record_id = None
+            self.new_record()
+        if accepted and dlg.chosen_record_id:
             self.open_record(dlg.chosen_record_id)
 
     # -- tongue photo ----------------------------------------------------------------

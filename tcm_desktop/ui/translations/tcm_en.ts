@@ -707,5 +707,17 @@
         <source>退出</source>
         <translation>Quit</translation>
     </message>
+    <message>
+        <source>删除记录…</source>
+        <translation>Delete record…</translation>
+    </message>
+    <message>
+        <source>永久删除该记录的所有版本、实体、草稿和仅属于它的照片？此操作无法撤销。</source>
+        <translation>Permanently delete every version, entity and draft of this record and the photos only it uses? This cannot be undone.</translation>
+    </message>
+    <message>
+        <source>删除失败：</source>
+        <translation>Delete failed: </translation>
+    </message>
 </context>
 </TS>
