@@ -440,11 +440,11 @@ class Database:
         res = self._save(structured, patient_id, user, actions, title, patient_name, photos, clear_drafts)
         return res.record_id, res.version
 
-    def save(self, structured: StructuredRecord, **kwargs: Any) -> SaveResult:
-        """:meth:`save_record` returning the full :class:`SaveResult`."""
-        return self._save(structured, kwargs.pop("patient_id", None), kwargs.pop("user", ""),
-                          kwargs.pop("actions", ()), kwargs.pop("title", None), kwargs.pop("patient_name", None),
-                          kwargs.pop("photos", ()), kwargs.pop("clear_drafts", ()))
+    def save(self, structured: StructuredRecord, *, patient_id: int | None = None, user: str = "",
+             actions: Iterable[Mapping[str, Any]] = (), title: str | None = None, patient_name: str | None = None,
+             photos: Iterable[PhotoInput] = (), clear_drafts: Iterable[str] = ()) -> SaveResult:
+        """:meth:`save_record` returning the full :class:`SaveResult` (``unchanged`` when nothing changed)."""
+        return self._save(structured, patient_id, user, actions, title, patient_name, photos, clear_drafts)
 
     def _save(self, structured: StructuredRecord, patient_id: int | None, user: str,
               actions: Iterable[Mapping[str, Any]], title: str | None, patient_name: str | None,

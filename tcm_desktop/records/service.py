@@ -26,7 +26,7 @@ from typing import Any
 
 from tcm_desktop.records.database import Database, HistoryEntry, PhotoInput, ReviewAction, SaveResult
 from tcm_desktop.records.inputs import InputRecord
-from tcm_desktop.structured import FoundEntity, StructuredRecord
+from tcm_desktop.structured import StructuredRecord
 
 
 @dataclass
@@ -141,14 +141,13 @@ class RecordService:
         should_stop: Callable[[], bool] | None = None,
         on_saved: Callable[[SaveResult, InputRecord], None] | None = None,
         chunk: int = 32,
-        summary: ImportSummary | None = None,
     ) -> ImportSummary:
         """Structure (with ``engine`` when a record has no entities) and store every input record.
 
         Each record is its own transaction: a crash or cancel keeps what was
         saved, and re-running the import skips those records.
         """
-        summary = summary or ImportSummary()
+        summary = ImportSummary()
         items = list(inputs)
         summary.total = len(items)
         for c in range(0, len(items), chunk):
@@ -226,11 +225,6 @@ class RecordService:
         fresh = engine.structure(rec.text, record_id)
         fresh.tongue = rec.tongue
         return fresh
-
-
-def entities_match_text(text: str, entities: Iterable[FoundEntity]) -> bool:
-    """Every entity's offsets lie in ``text`` and its ``text`` is that slice."""
-    return all(0 <= e.start < e.end <= len(text) and text[e.start : e.end] == e.text for e in entities)
 
 
 def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Generator[tuple[int, int], None, dict[str, Any]]:
