@@ -4,7 +4,7 @@
 PYTHON ?= python3
 APP_VENV := .venv-app
 DEV_VENV := .venv
-APT_PACKAGES := fonts-wqy-microhei poppler-utils libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
+APT_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
 
 .PHONY: run test system-packages lint
 

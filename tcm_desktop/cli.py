@@ -25,56 +25,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from tcm_desktop.records import inputs
+from tcm_desktop.records.cli_commands import db_failures
+from tcm_desktop.records.inputs import InputRecord
+
 EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 
 
-class InputError(Exception):
-    """An input that cannot be read as records; the message names it."""
-
-
-def read_inputs(paths: list[str], stdin: TextIO, errors: list[str]) -> Iterator[tuple[str, str]]:
-    """Yield ``(id, text)`` records from every input; collect messages for bad ones."""
-    for name in paths:
-        try:
-            if name == "-":
-                data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
-                yield from _records_from_bytes("stdin", data, as_jsonl=False, errors=errors)
-                continue
-            path = Path(name)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-            yield from _records_from_bytes(name, data, as_jsonl=path.suffix.lower() == ".jsonl", errors=errors, stem=path.stem)
-        except InputError as exc:
-            errors.append(str(exc))
-
-
-def _records_from_bytes(name: str, data: bytes, as_jsonl: bool, errors: list[str], stem: str = "stdin") -> Iterator[tuple[str, str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
-    if not as_jsonl:
-        if not text.strip():
-            raise InputError(f"{name}: empty text")
-        yield stem, text
-        return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{name}:{lineno}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            errors.append(f"{name}:{lineno}: expected an object with a string 'text'")
-            continue
-        if not obj["text"].strip():
-            errors.append(f"{name}:{lineno}: empty text")
-            continue
-        yield str(obj.get("id", f"{stem}-{lineno}")), obj["text"]
+def read_inputs(paths: list[str], stdin: TextIO, errors: list[str]) -> Iterator[InputRecord]:
+    """Records from every input (the shared reader of :mod:`tcm_desktop.records.inputs`)."""
+    data = None
+    if "-" in paths:
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+    yield from inputs.read_inputs(paths, data, errors)
 
 
 class Progress:
@@ -106,17 +69,25 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
-    records = list(read_inputs(args.inputs, stdin, errors))
+    items = list(read_inputs(args.inputs, stdin, errors))
     for msg in errors:
         stderr.write(f"error: {msg}\n")
-    if not records:
+    if not items:
         return EXIT_INPUT_ERROR
+    if args.db and Path(args.db).exists():  # a damaged --db is named before minutes of structuring
+        from tcm_desktop.records.backup import check_file
+
+        problems = check_file(args.db, empty_ok=True)
+        if problems:
+            stderr.write(f"error: database {args.db} is damaged ({problems[0]})\n")
+            return EXIT_DB_ERROR
     try:
         engine = StructuringEngine(args.model)
     except ModelError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
-    results = list(engine.structure_many(records, progress=Progress(stderr)))
+    results = list(engine.structure_many(inputs.pairs(items), progress=Progress(stderr)))
+    photo = None
     if args.image:
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
@@ -125,6 +96,7 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
 
         for r in results:
             r.tongue = with_record(tongue[0], r.entities)
+        photo = _read_photo(args.image, stderr)
     if args.format == "jsonl":
         for r in results:
             stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
@@ -135,29 +107,65 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
 
         stdout.write(to_csv(results))
     if args.db:
-        from tcm_desktop.records.database import Database
-
-        try:
-            db = Database(args.db)
-            try:
-                for r in results:
-                    db.save_record(r, user=args.user)
-            finally:
-                db.close()
-        except _db_failures() as exc:
-            stderr.write(f"error: {exc}\n")
-            return EXIT_DB_ERROR
+        rc = _store_structured(args, items, results, photo, stderr)
+        if rc:
+            return rc
     if args.pdf:
-        from tcm_desktop.records.report_pdf import write_report
-
-        target = Path(args.pdf)
-        if len(results) == 1:
-            write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            for r in results:
-                write_report(target / f"{r.id}.pdf", r, clinic=args.clinic, doctor=args.doctor)
+        try:
+            _write_pdfs(args, results)
+        except OSError as exc:
+            stderr.write(f"error: {args.pdf}: cannot write the PDF ({exc.strerror or exc})\n")
+            return EXIT_INPUT_ERROR
     return EXIT_INPUT_ERROR if errors else EXIT_OK
+
+
+def _read_photo(image: str, stderr: TextIO) -> bytes | None:
+    try:
+        return Path(image).read_bytes()
+    except OSError as exc:
+        stderr.write(f"error: {image}: cannot read ({exc.strerror or exc})\n")
+        return None
+
+
+def _store_structured(args: argparse.Namespace, items: list[InputRecord], results: list, photo: bytes | None,
+                      stderr: TextIO) -> int:
+    """Save ``structure --db`` results with their identity, patient and photo (as the GUI saves them)."""
+    from tcm_desktop.records.database import PhotoInput
+    from tcm_desktop.records.service import RecordService
+
+    try:
+        with _open_db(args.db) as db:
+            svc = RecordService(db)
+            for inp, r in zip(items, results):
+                shot = PhotoInput(photo, r.tongue, str((r.tongue or {}).get("model_version", ""))) if photo else None
+                svc.store_import(inp, r, user=args.user, photo=shot)
+    except db_failures() as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_DB_ERROR
+    return EXIT_OK
+
+
+def _write_pdfs(args: argparse.Namespace, results: list) -> None:
+    from tcm_desktop.records.exports import path_in_folder
+    from tcm_desktop.records.report_pdf import write_report
+
+    target = Path(args.pdf)
+    if len(results) == 1:
+        write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for r in results:
+        write_report(path_in_folder(target, r.id, ".pdf", used), r, clinic=args.clinic, doctor=args.doctor)
+
+
+def _open_db(path: str | None):  # noqa: ANN202 - a Database (imported lazily)
+    from tcm_desktop.records.backup import rotate_backups
+    from tcm_desktop.records.database import Database, default_db_path
+
+    db = Database(path or default_db_path())
+    rotate_backups(db.path)
+    return db
 
 
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
@@ -181,83 +189,6 @@ def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if all(r.get("ok") for r in results) else EXIT_INPUT_ERROR
 
 
-def _db_failures() -> tuple[type[BaseException], ...]:
-    """Every exception that means "the database cannot be used": exit 3 with one line."""
-    from tcm_desktop.records import encryption
-    from tcm_desktop.records.database import StorageError
-
-    return (encryption.PassphraseError, encryption.ConversionError, StorageError, OSError,
-            *encryption.database_errors())
-
-
-def cmd_db_convert(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """``db encrypt`` / ``db decrypt``: convert the file in place, passphrase from TCM_DB_PASSPHRASE."""
-    from tcm_desktop.records import encryption
-    from tcm_desktop.records.database import default_db_path
-
-    path = Path(args.db) if args.db else default_db_path()
-    passphrase = encryption.env_passphrase()
-    if not passphrase:
-        stderr.write(f"error: set {encryption.PASSPHRASE_ENV} to the database passphrase\n")
-        return EXIT_DB_ERROR
-    try:
-        if args.db_command == "encrypt":
-            backup = encryption.encrypt_database(path, passphrase, keep_backup=args.keep_backup)
-        else:
-            backup = encryption.decrypt_database(path, passphrase, keep_backup=not args.no_backup)
-    except _db_failures() as exc:
-        stderr.write(f"error: {exc}\n")
-        return EXIT_DB_ERROR
-    stdout.write(f"{path}: {args.db_command}ed" + (f" (previous file kept as {backup})" if backup else "") + "\n")
-    return EXIT_OK
-
-
-def cmd_db_export(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """``db export``: every record's current version, optionally de-identified."""
-    from tcm_desktop.records.database import Database, default_db_path
-
-    path = Path(args.db) if args.db else default_db_path()
-    if not path.is_file():
-        stderr.write(f"error: no database at {path}\n")
-        return EXIT_DB_ERROR
-    try:
-        db = Database(path)
-        try:
-            rows = [(h, db.load_record(h.record_id)) for h in reversed(db.history(limit=10**9))]
-        finally:
-            db.close()
-    except _db_failures() as exc:
-        stderr.write(f"error: {exc}\n")
-        return EXIT_DB_ERROR
-    out = open(args.out, "w", encoding="utf-8-sig" if args.format == "csv" else "utf-8", newline="") \
-        if args.out else stdout
-    try:
-        if args.format == "csv":
-            from tcm_desktop.records.exports import to_csv
-
-            records = [rec for _, rec in rows]
-            if args.deidentify:
-                from tcm_desktop.records.deidentify import Deidentifier
-
-                de = Deidentifier(shift_dates=args.shift_dates)
-                records = [de.record(rec, h.patient_name, str(h.patient_id or ""))[0] for h, rec in rows]
-            out.write(to_csv(records))
-            return EXIT_OK
-        dicts = [{**rec.to_dict(), "title": h.title, "patient_id": h.patient_id, "patient_name": h.patient_name,
-                  "created": h.created, "updated": h.updated, "version": h.version} for h, rec in rows]
-        if args.deidentify:
-            from tcm_desktop.records.deidentify import Deidentifier
-
-            de = Deidentifier(shift_dates=args.shift_dates)
-            dicts = [de.export_dict(d) for d in dicts]
-        if args.format == "json":
-            out.write(json.dumps(dicts, ensure_ascii=False, indent=1) + "\n")
-        else:
-            out.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
-        return EXIT_OK
-    finally:
-        if out is not stdout:
-            out.close()
 def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Association rules mined from the clinic's database: one JSON line (or CSV row) per rule."""
     import csv
@@ -276,7 +207,7 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_DB_ERROR
     try:
         transactions = load_transactions(path, reviewed_only=args.reviewed_only)
-    except (*_db_failures(), sqlite3.Error) as exc:
+    except (*db_failures(), sqlite3.Error) as exc:
         stderr.write(f"error: cannot read the database {path}: {exc}\n")
         return EXIT_DB_ERROR
     rules = mine_rules(transactions, [args.kind] if args.kind else None, args.min_count, args.min_confidence,
@@ -303,15 +234,15 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
-    d = r.to_dict()
-    return {
-        "id": d["id"],
-        "entities": [{k: e[k] for k in ("start", "end", "label", "text", "assertion", "score", "normalized")} for e in d["entities"]],
-        "sections": d["sections"],
-        "prescription": d["prescription"],
-        "model_version": d["model_version"],
-        **({"tongue": d["tongue"]} if "tongue" in d else {}),
-    }
+    from tcm_desktop.records.service import public_record
+
+    return public_record(r)
+
+
+def add_records_commands(sub: argparse._SubParsersAction) -> None:
+    from tcm_desktop.records.cli_commands import add_parsers
+
+    add_parsers(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--self-test", action="store_true", help="load the models, analyse a sample record headless, exit")
     sub = ap.add_subparsers(dest="command")
     s = sub.add_parser("structure", help="structure records into JSON lines, JSON or CSV")
-    s.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, .jsonl file with {id,text} lines, or - for stdin")
+    s.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help=".txt file, .jsonl file with {id,text,patient?} lines, or - for stdin")
     s.add_argument("--format", choices=("jsonl", "json", "csv"), default="jsonl")
     s.add_argument("--db", help="also save the records to this SQLite database")
     s.add_argument("--pdf", help="also write a PDF report (a folder when there are several records)")
@@ -333,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
-    _add_db_parser(sub)
+    add_records_commands(sub)
     r = sub.add_parser("rules", help="association rules mined from the clinic's records (statistics, not advice)")
     r.add_argument("--db", help="SQLite database (default: the app's database)")
     from tcm_desktop.insights.transactions import KINDS
@@ -348,23 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _add_db_parser(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser("db", help="the record database: encrypt, decrypt, export (passphrase: TCM_DB_PASSPHRASE)")
-    dsub = d.add_subparsers(dest="db_command", required=True)
-    enc = dsub.add_parser("encrypt", help="encrypt a plain database in place (SQLCipher)")
-    enc.add_argument("--keep-backup", action="store_true", help="keep the plain original (it is NOT encrypted)")
-    dec = dsub.add_parser("decrypt", help="turn an encrypted database back into a plain one")
-    dec.add_argument("--no-backup", action="store_true", help="do not keep the encrypted original")
-    exp = dsub.add_parser("export", help="export every record's current version")
-    exp.add_argument("--format", choices=("jsonl", "json", "csv"), default="jsonl")
-    exp.add_argument("--out", help="output file (default: standard output)")
-    exp.add_argument("--deidentify", action="store_true",
-                     help="replace names, phones, ID/hospital/insurance numbers, addresses, e-mails by placeholders")
-    exp.add_argument("--shift-dates", action="store_true", help="with --deidentify: shift dates by a per-patient offset")
-    for p in (enc, dec, exp):
-        p.add_argument("--db", help="database file (default: the app's database)")
-
-
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     stdout, stderr, stdin = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     args = build_parser().parse_args(argv)
@@ -372,10 +287,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
-    if args.command == "db":
-        if args.db_command == "export":
-            return cmd_db_export(args, stdout, stderr)
-        return cmd_db_convert(args, stdout, stderr)
+    if args.command in ("db", "import"):
+        from tcm_desktop.records.cli_commands import run_records_command
+
+        return run_records_command(args, stdout, stderr, stdin)
     if args.command == "rules":
         return cmd_rules(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main

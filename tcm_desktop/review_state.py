@@ -70,6 +70,10 @@ class TextChange:
         return self.new_end - self.old_end
 
 
+def _spans(entities: list[FoundEntity]) -> list[tuple[int, int, str]]:
+    return [(e.start, e.end, e.label) for e in sorted(entities, key=lambda e: (e.start, e.end))]
+
+
 class ReviewState:
     """The text being reviewed and its entities (sorted, non-overlapping), plus the audit log."""
 
@@ -79,6 +83,7 @@ class ReviewState:
                                                   key=lambda e: (e.start, e.end))
         self.log: list[dict[str, Any]] = []  # audit entries of applied edits since load/save
         self.record: StructuredRecord | None = None  # the engine's output this review started from
+        self.normalizer: Any = None  # the engine's normaliser when known (default: the shipped tables)
 
     # -- loading -----------------------------------------------------------------
     @classmethod
@@ -95,6 +100,11 @@ class ReviewState:
             out.id = record_id
         out.text = self.text
         out.entities = copy.deepcopy(self.entities)
+        if self.record is None or self.record.text != self.text or _spans(self.record.entities) != _spans(out.entities):
+            # the doctor changed the text or the spans: sections, assertions and prescription follow
+            from tcm_desktop.text.derive import refresh
+
+            out = refresh(out, self.normalizer)
         return out
 
     # -- queries -----------------------------------------------------------------

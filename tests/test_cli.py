@@ -69,6 +69,43 @@ def test_csv_db_and_pdf(tiny_model_dir, tmp_path) -> None:
 
     d = Database(db)
     try:
-        assert d.load_record("a").text == f.read_text(encoding="utf-8")
+        (rid,) = d.find_records("a", str(f.resolve()))  # internal id; external id "a" from this file
+        assert d.load_record(rid).text == f.read_text(encoding="utf-8")
     finally:
         d.close()
+
+
+def test_db_identity_patient_photo_and_damaged_db(tiny_model_dir, tmp_path) -> None:
+    """Two folders' visit1 are two records; `patient` and the --image photo are stored; a damaged --db exits 3."""
+    from PIL import Image
+
+    from tcm_desktop.records.database import Database
+
+    for sub, text in (("a", "主诉：头痛2天。"), ("b", "主诉：咳嗽1周。")):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "visit1.txt").write_text(text, encoding="utf-8")
+    j = tmp_path / "p.jsonl"
+    j.write_text(json.dumps({"id": "v9", "text": "主诉：纳差。", "patient": "王小明"}, ensure_ascii=False) + "\n",
+                 encoding="utf-8")
+    photo = tmp_path / "tongue.jpg"
+    Image.new("RGB", (256, 256), (190, 90, 90)).save(photo)
+    db = tmp_path / "c.sqlite3"
+    rc, out, err = _run(["structure", "--model", str(tiny_model_dir), "--db", str(db), "--image", str(photo),
+                         str(tmp_path / "a" / "visit1.txt"), str(tmp_path / "b" / "visit1.txt"), str(j)])
+    assert rc == 0, err
+    d = Database(db)
+    try:
+        rows = d.history()
+        assert sorted(h.external_id for h in rows) == ["v9", "visit1", "visit1"] and all(h.version == 1 for h in rows)
+        assert [h.external_id for h in d.history("王小明")] == ["v9"]
+        for h in rows:  # the photo and its analysis are saved with each record, as the GUI saves them
+            (sha,) = d.record_photos(h.record_id)
+            assert d.photo_bytes(sha) == photo.read_bytes() and d.photo_analysis(sha) is not None
+    finally:
+        d.close()
+    rc, out, err = _run(["structure", "--model", str(tiny_model_dir), "--db", str(db), str(j)])
+    assert rc == 0 and len(Database(db).history()) == 3  # the same line again: nothing new
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"\x00garbage" * 500)
+    rc, out, err = _run(["structure", "--model", str(tiny_model_dir), "--db", str(bad), str(j)])
+    assert rc == 3 and err.count("\n") == 1 and "damaged" in err and "Traceback" not in err

@@ -100,7 +100,9 @@ def test_audit_log_and_delete(db):
     db.log_action("r1", "accept", {"start": 0}, {"status": "accepted"}, user="u")
     db.delete_record("r1")
     assert not db.record_exists("r1")
-    assert [a.action for a in db.actions("r1")] == ["accept", "delete_record"]
+    acts = db.actions("r1")
+    assert [a.action for a in acts] == ["accept", "delete_record"]
+    assert all(a.before is None and a.after is None for a in acts)  # no clinical text is left behind
 
 
 def test_photos_are_content_addressed_and_linked(db):
@@ -142,14 +144,15 @@ def test_reopen_file_keeps_data_and_does_not_remigrate(tmp_path):
         d.save_record(sample_record("r1"))
     with Database(p) as d:
         assert d.load_record("r1").text == SAMPLE_TEXT
-        assert d.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
+        assert d.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert not (tmp_path / "backups").exists()  # no migration ran, so no pre-migration copy
 
 
 def test_newer_schema_is_refused(tmp_path):
     p = tmp_path / "new.sqlite3"
     Database(p).close()
     conn = sqlite3.connect(p)
-    conn.execute("UPDATE schema_version SET version = 99")
+    conn.execute("PRAGMA user_version = 99")
     conn.commit()
     conn.close()
     with pytest.raises(StorageError, match="newer"):

@@ -389,8 +389,16 @@ def test_batch_import_with_progress_and_cancel(qtbot, make_window, db, tmp_path)
     qtbot.waitUntil(lambda: dlg.summary is not None and not dlg.running, timeout=10000)
     assert dlg.summary["total"] == 4 and len(dlg.summary["saved"]) == 4
     assert dlg.progress.value() == 4
-    assert {h.record_id for h in db.history()} == {"a", "b", "c1", "c2"}
-    assert db.load_record("c2").entities
+    assert {h.external_id for h in db.history()} == {"a", "b", "c1", "c2"}  # internal ids are fresh UUIDs
+    assert db.load_record(db.find_records("c2")[0]).entities
+
+    again = w.make_batch_dialog()  # the same folder again: every record is already there, nothing is added
+    qtbot.addWidget(again)
+    again.folder.setText(str(folder))
+    assert again.start()
+    qtbot.waitUntil(lambda: again.summary is not None and not again.running, timeout=10000)
+    assert again.summary["saved"] == [] and len(again.summary["unchanged"]) == 4
+    assert len(db.history()) == 4
 
     slow = FakeEngine(delay=0.3)
     dlg2 = w.make_batch_dialog()
@@ -402,7 +410,7 @@ def test_batch_import_with_progress_and_cancel(qtbot, make_window, db, tmp_path)
     dlg2.cancel_btn.click()
     qtbot.waitUntil(lambda: not dlg2.running, timeout=5000)
     assert dlg2.summary is not None, dlg2.status.text()
-    assert dlg2.summary["cancelled"] and len(dlg2.summary["saved"]) < 4
+    assert dlg2.summary["cancelled"] and len(dlg2.summary["saved"]) + len(dlg2.summary["unchanged"]) < 4
     assert "取消" in dlg2.status.text()
     assert "MainThread" not in slow.threads  # the batch ran on a worker thread
 
@@ -410,6 +418,24 @@ def test_batch_import_with_progress_and_cancel(qtbot, make_window, db, tmp_path)
     qtbot.addWidget(dlg3)
     dlg3.folder.setText(str(tmp_path / "nope"))
     assert not dlg3.start() and "不存在" in dlg3.status.text()
+
+
+def test_batch_import_names_bad_lines_and_files_and_imports_the_rest(qtbot, make_window, db, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "gbk.txt").write_bytes("主诉：头痛".encode("gbk"))
+    (folder / "ok.txt").write_text("主诉：咳嗽", encoding="utf-8")
+    (folder / "m.jsonl").write_text('{"id": "m1", "text": "纳差"}\nnot json\n{"id": "m3", "text": ""}\n'
+                                    '{"id": "m4", "text": "嗳气"}\n', encoding="utf-8")
+    w = make_window()
+    dlg = w.make_batch_dialog()
+    qtbot.addWidget(dlg)
+    dlg.folder.setText(str(folder))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: dlg.summary is not None and not dlg.running, timeout=10000)
+    assert sorted(h.external_id for h in db.history()) == ["m1", "m4", "ok"]
+    status = dlg.status.text()
+    assert "gbk.txt: not valid UTF-8" in status and "m.jsonl:2: not JSON" in status and "m.jsonl:3: empty text" in status
 
 
 class _NoCamera:

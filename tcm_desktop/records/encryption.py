@@ -65,6 +65,11 @@ def database_errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.Error, _sqlcipher().Error)
 
 
+def operational_errors() -> tuple[type[BaseException], ...]:
+    """Both drivers' ``OperationalError`` (busy, locked, read-only, I/O)."""
+    return (sqlite3.OperationalError, _sqlcipher().OperationalError)
+
+
 def env_passphrase() -> str | None:
     """The command line's passphrase (``TCM_DB_PASSPHRASE``), or None when unset or empty."""
     return os.environ.get(PASSPHRASE_ENV) or None
@@ -93,10 +98,10 @@ def _quote(passphrase: str) -> str:
     return "'" + passphrase.replace("'", "''") + "'"
 
 
-def _keyed(path: Path, passphrase: str, timeout: float) -> Any:
+def _keyed(path: Path, passphrase: str, timeout: float, isolation_level: str | None = "") -> Any:
     """A ``sqlcipher3`` connection keyed and checked: a wrong key raises :class:`WrongPassphrase`."""
     sqlcipher3 = _sqlcipher()
-    conn = sqlcipher3.connect(str(path), timeout=timeout, check_same_thread=True)
+    conn = sqlcipher3.connect(str(path), timeout=timeout, check_same_thread=True, isolation_level=isolation_level)
     # SQLCipher logs a failed HMAC check to stderr by default; the caller reports it in one sentence.
     conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f"PRAGMA key = {_quote(passphrase)}")
@@ -110,7 +115,8 @@ def _keyed(path: Path, passphrase: str, timeout: float) -> Any:
     return conn
 
 
-def connect(path: str | Path, passphrase: str | None = None, timeout: float = 30) -> Any:
+def connect(path: str | Path, passphrase: str | None = None, timeout: float = 30,
+            isolation_level: str | None = "") -> Any:
     """Open ``path`` for :class:`~tcm_desktop.records.database.Database`.
 
     * an existing encrypted file needs ``passphrase`` (else ``TCM_DB_PASSPHRASE``):
@@ -127,13 +133,18 @@ def connect(path: str | Path, passphrase: str | None = None, timeout: float = 30
             raise PassphraseMissing(
                 f"the database {p} is encrypted or damaged: give its passphrase (command line: set {PASSPHRASE_ENV})"
             )
-        conn = _keyed(p, key, timeout)
+        conn = _keyed(p, key, timeout, isolation_level)
     elif passphrase and (not p.exists() or p.stat().st_size == 0):
-        conn = _keyed(p, key := passphrase, timeout)
+        conn = _keyed(p, key := passphrase, timeout, isolation_level)
     else:
-        return sqlite3.connect(str(p), timeout=timeout)
+        return sqlite3.connect(str(p), timeout=timeout, isolation_level=isolation_level)
     _REMEMBERED[p.resolve()] = key
     return conn
+
+
+def known_passphrase(path: str | Path) -> str | None:
+    """The passphrase this process already opened ``path`` with, else ``TCM_DB_PASSPHRASE``."""
+    return _REMEMBERED.get(Path(path).resolve()) or env_passphrase()
 
 
 def check_passphrase(path: str | Path, passphrase: str) -> bool:

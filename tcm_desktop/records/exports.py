@@ -11,6 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import tempfile
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,10 +43,57 @@ def from_json(text: str) -> list[StructuredRecord]:
     return [StructuredRecord.from_dict(d) for d in data]
 
 
-def write_json(path: str | Path, records: StructuredRecord | Iterable[StructuredRecord]) -> Path:
+def write_atomic(path: str | Path, data: str, encoding: str = "utf-8") -> Path:
+    """Write ``data`` to a temporary file next to ``path``, fsync, then rename over ``path``.
+
+    A crash or a full disk leaves the previous file whole, never half a file.
+    """
     path = Path(path)
-    path.write_text(to_json(records) + "\n", encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return path
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_file_name(record_id: str, suffix: str, max_len: int = 100) -> str:
+    """A file name made from an id: no separators, no ``..``, no reserved names, bounded length."""
+    name = unicodedata.normalize("NFC", str(record_id))
+    name = _UNSAFE.sub("_", name).strip(" .")
+    name = re.sub(r"\.\.+", "_", name)[:max_len].strip(" .")
+    if not name or name.split(".")[0].upper() in _WINDOWS_RESERVED:
+        name = f"_{name}" if name else "record"
+    return f"{name}{suffix}"
+
+
+def path_in_folder(folder: str | Path, record_id: str, suffix: str, used: set[str] | None = None) -> Path:
+    """``folder/<safe id><suffix>``, always inside ``folder``; ``used`` makes names unique (``-2``, ``-3``…)."""
+    folder = Path(folder).resolve()
+    base = safe_file_name(record_id, suffix)
+    name, n = base, 1
+    while used is not None and name.lower() in used:
+        n += 1
+        name = base[: -len(suffix)] + f"-{n}{suffix}" if suffix else f"{base}-{n}"
+    if used is not None:
+        used.add(name.lower())
+    out = (folder / name).resolve()
+    if out.parent != folder:
+        raise ValueError(f"file name for {record_id!r} leaves {folder}")
+    return out
+
+
+def write_json(path: str | Path, records: StructuredRecord | Iterable[StructuredRecord]) -> Path:
+    return write_atomic(path, to_json(records) + "\n")
 
 
 def csv_rows(records: StructuredRecord | Iterable[StructuredRecord]) -> list[dict[str, object]]:
@@ -73,7 +124,4 @@ def to_csv(records: StructuredRecord | Iterable[StructuredRecord]) -> str:
 
 
 def write_csv(path: str | Path, records: StructuredRecord | Iterable[StructuredRecord]) -> Path:
-    path = Path(path)
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        f.write(to_csv(records))
-    return path
+    return write_atomic(path, to_csv(records), encoding="utf-8-sig")

@@ -17,8 +17,11 @@ traditional-script records from Hong Kong, Taiwan or Macau get 病歷原文, 處
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import json
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from tcm_desktop.schema import ASSERTION_ZH, CATEGORIES, CATEGORY_BY_CODE
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.modifications import compare
 from tcm_desktop.text.script import is_traditional, to_traditional
+from tcm_desktop.tongue.wording import ATTRIBUTE_ZH, report_fields
 
 Heading = Callable[[str], str]
 
@@ -52,7 +56,14 @@ def heading_script(script: str, record_text: str) -> Heading:
         return to_traditional
     return _same
 
+
 FONT = "WQYMicroHei"
+FALLBACK = "HanaMinA"
+#: TrueType fonts tried, in order, for characters the main font lacks (CJK Extension A such as 㿠 U+3FE0,
+#: rare TCM characters). Hanazono Mincho A (SIL OFL) covers the whole BMP CJK range incl. Extension A;
+#: Debian: fonts-hanazono (in the Makefile's APT_PACKAGES); a copy under resources/fonts wins.
+FALLBACK_FILES = ("HanaMinA.ttf",)
+FALLBACK_DIRS = ("/usr/share/fonts/truetype/hanazono",)
 _GRID = colors.HexColor("#9aa5b1")
 _HEAD_BG = colors.HexColor("#eef2f6")
 
@@ -66,6 +77,67 @@ def _register_font() -> str:
         pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
         pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT, italic=FONT, boldItalic=FONT)
     return FONT
+
+
+def fallback_font_path() -> Path | None:
+    """The fallback TrueType font file, or None when none is installed."""
+    for folder in (cjk_font_path().parent, *map(Path, FALLBACK_DIRS)):
+        for name in FALLBACK_FILES:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+@functools.cache
+def main_font_chars() -> frozenset[int]:
+    """Code points the main font has glyphs for."""
+    _register_font()
+    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
+
+
+@functools.cache
+def _fallback_font() -> tuple[str, frozenset[int]] | None:
+    """Register the fallback font on first need; its name and code points (None when missing)."""
+    path = fallback_font_path()
+    if path is None:
+        return None
+    if FALLBACK not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FALLBACK, str(path)))
+    return FALLBACK, frozenset(pdfmetrics.getFont(FALLBACK).face.charToGlyph)
+
+
+def missing_chars(text: str) -> set[str]:
+    """Characters of ``text`` that neither the main nor the fallback font can draw (whitespace excluded)."""
+    main = main_font_chars()
+    need = {c for c in text if ord(c) not in main and not c.isspace()}
+    fb = _fallback_font() if need else None
+    return {c for c in need if fb is None or ord(c) not in fb[1]}
+
+
+def esc(text: str) -> str:
+    """Escape for reportlab markup, drawing characters the main font lacks with the fallback font."""
+    main = main_font_chars()
+    if all(ord(c) in main or c.isspace() for c in text):
+        return escape(text)
+    fb = _fallback_font()
+    out: list[str] = []
+    run: list[str] = []
+    run_fb = False
+
+    def flush() -> None:
+        if run:
+            piece = escape("".join(run))
+            out.append(f'<font name="{FALLBACK}">{piece}</font>' if run_fb else piece)
+            run.clear()
+
+    for c in text:
+        use_fb = fb is not None and ord(c) not in main and ord(c) in fb[1]
+        if use_fb != run_fb:
+            flush()
+            run_fb = use_fb
+        run.append(c)
+    flush()
+    return "".join(out)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -90,24 +162,24 @@ def highlighted_markup(text: str, entities: list[FoundEntity]) -> str:
     for e in sorted(entities, key=lambda e: (e.start, e.end)):
         if e.start < pos or e.end > len(text):
             continue  # overlapping/out-of-range spans cannot be drawn; the tables still list them
-        out.append(escape(text[pos : e.start]))
+        out.append(esc(text[pos : e.start]))
         cat = CATEGORY_BY_CODE.get(e.label)
         colour = cat.colour if cat else "#eeeeee"
-        inner = escape(text[e.start : e.end])
+        inner = esc(text[e.start : e.end])
         if e.assertion == "absent":
             inner = f"<strike>{inner}</strike>"
         out.append(f'<span backColor="{colour}">{inner}</span>')
         pos = e.end
-    out.append(escape(text[pos:]))
+    out.append(esc(text[pos:]))
     return "".join(out).replace("\n", "<br/>")
 
 
 def _entity_label(e: FoundEntity, h: Heading = _same) -> str:
     """How one finding reads in a table: text, its canonical name if different, its assertion mark."""
-    s = escape(e.text)
+    s = esc(e.text)
     canonical = e.normalized.get("canonical") if e.normalized else None
     if canonical and canonical != e.text:
-        s += f"（{escape(str(canonical))}）"
+        s += f"（{esc(str(canonical))}）"
     if e.assertion not in ("present", "absent"):
         s += f" [{h(ASSERTION_ZH.get(e.assertion, e.assertion))}]"
     return s
@@ -121,7 +193,7 @@ def _category_rows(record: StructuredRecord, st: dict[str, ParagraphStyle], h: H
             continue
         present = [_entity_label(e, h) for e in ents if e.assertion != "absent"]
         absent = [_entity_label(e, h) for e in ents if e.assertion == "absent"]
-        name = Paragraph(f'<span backColor="{cat.colour}">&nbsp;{escape(h(cat.zh))}&nbsp;</span>', st["cell"])
+        name = Paragraph(f'<span backColor="{cat.colour}">&nbsp;{esc(h(cat.zh))}&nbsp;</span>', st["cell"])
         rows.append([name, Paragraph("、".join(_dedupe(present)), st["cell"]),
                      Paragraph("、".join(_dedupe(absent)), st["cell"])])
     return rows
@@ -172,14 +244,15 @@ def _image_flowable(photo: str | Path | bytes, max_w: float, max_h: float) -> Im
 
 
 def _tongue_rows(tongue: Mapping[str, Any], st: dict[str, ParagraphStyle], h: Heading = _same) -> list[list[Any]]:
-    names = {"tongue_colour": "舌色", "tongue_color": "舌色", "coating_colour": "苔色", "coating_color": "苔色",
-             "coating_thickness": "苔质", "shape": "舌形", "cracks": "裂纹", "teeth_marks": "齿痕",
-             "model_version": "模型版本"}
+    """Rows of the tongue section from the tongue engine's result (``ok``/``attributes``, as the CLI
+    stores it) or from already-worded fields (label -> text, as the GUI passes them)."""
+    fields: Mapping[str, Any] = report_fields(dict(tongue)) if ("attributes" in tongue or "ok" in tongue) else tongue
     rows = []
-    for k, v in tongue.items():
+    for k, v in fields.items():
         if isinstance(v, dict | list):
             v = json.dumps(v, ensure_ascii=False)
-        rows.append([Paragraph(escape(h(names.get(k, str(k)))), st["cell"]), Paragraph(escape(str(v)), st["cell"])])
+        name = ATTRIBUTE_ZH.get(str(k), "模型版本" if k == "model_version" else str(k))
+        rows.append([Paragraph(esc(h(name)), st["cell"]), Paragraph(esc(str(v)), st["cell"])])
     return rows
 
 
@@ -200,18 +273,19 @@ def write_report(
     h = heading_script(script, record.text)
     st = _styles()
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     when = date if isinstance(date, str) else (date or _dt.date.today()).strftime("%Y-%m-%d")
     width = A4[0] - 36 * mm
     story: list[Any] = []
 
-    story.append(Paragraph(escape(clinic or h("中医门诊")), st["title"]))
+    story.append(Paragraph(esc(clinic or h("中医门诊")), st["title"]))
     story.append(Paragraph(h("中医病历结构化报告"), st["subtitle"]))
     story.append(Spacer(1, 4 * mm))
 
     info = _patient_line(patient, h) + [(h("就诊日期"), when)]
     if record.id:
         info.append((h("记录号"), record.id))
-    cells = [Paragraph(f"<b>{escape(k)}</b>：{escape(v)}", st["cell"]) for k, v in info]
+    cells = [Paragraph(f"<b>{esc(k)}</b>：{esc(v)}", st["cell"]) for k, v in info]
     while len(cells) % 3:
         cells.append("")
     story.append(_table([cells[i : i + 3] for i in range(0, len(cells), 3)], [width / 3] * 3, header=False))
@@ -220,7 +294,7 @@ def write_report(
     story.append(Paragraph(highlighted_markup(record.text, record.entities), st["text"]))
     used = [c for c in CATEGORIES if any(e.label == c.code for e in record.entities)]
     if used:
-        chips = "　".join(f'<span backColor="{c.colour}">&nbsp;{escape(h(c.zh))}&nbsp;</span>' for c in used)
+        chips = "　".join(f'<span backColor="{c.colour}">&nbsp;{esc(h(c.zh))}&nbsp;</span>' for c in used)
         story.append(Spacer(1, 2 * mm))
         story.append(Paragraph(h("图例：") + chips, st["small"]))
         story.append(Paragraph(h("<strike>删除线</strike>表示否定（无）"), st["small"]))
@@ -236,22 +310,22 @@ def write_report(
         block: list[Any] = [Paragraph(h("处方"), st["h2"])]
         meta = []
         if pres.formula:
-            meta.append(h("方剂：") + escape("、".join(pres.formula)))
+            meta.append(h("方剂：") + esc("、".join(pres.formula)))
         if pres.doses:
-            meta.append(h("剂数：") + escape(pres.doses))
+            meta.append(h("剂数：") + esc(pres.doses))
         if pres.usage:
-            meta.append(h("用法：") + escape("，".join(pres.usage)))
+            meta.append(h("用法：") + esc("，".join(pres.usage)))
         mods = compare(pres, entities=record.entities).summary()
         if mods:
-            meta.append(h("加减：") + escape(mods))
+            meta.append(h("加减：") + esc(mods))
         if meta:
             block.append(Paragraph("　".join(meta), st["base"]))
             block.append(Spacer(1, 2 * mm))
         if pres.items:
             head = [Paragraph(f"<b>{h(x)}</b>", st["cell"]) for x in ("序号", "药名", "规范名", "剂量", "用法")]
             data = [head] + [
-                [str(i), Paragraph(escape(it.name), st["cell"]), Paragraph(escape(it.canonical or it.name), st["cell"]),
-                 Paragraph(escape(it.dose), st["cell"]), Paragraph(escape(it.usage), st["cell"])]
+                [str(i), Paragraph(esc(it.name), st["cell"]), Paragraph(esc(it.canonical or it.name), st["cell"]),
+                 Paragraph(esc(it.dose), st["cell"]), Paragraph(esc(it.usage), st["cell"])]
                 for i, it in enumerate(pres.items, 1)
             ]
             block.append(_table(data, [14 * mm, (width - 14 * mm) * 0.28, (width - 14 * mm) * 0.28,
@@ -275,8 +349,8 @@ def write_report(
 
     story.append(Spacer(1, 10 * mm))
     sign = Table(
-        [[Paragraph(h("医师：") + escape(doctor), st["base"]), Paragraph(h("签名："), st["base"]), "",
-          Paragraph(h("日期：") + escape(when), st["base"])]],
+        [[Paragraph(h("医师：") + esc(doctor), st["base"]), Paragraph(h("签名："), st["base"]), "",
+          Paragraph(h("日期：") + esc(when), st["base"])]],
         colWidths=[width * 0.3, width * 0.12, width * 0.3, width * 0.28],
     )
     sign.setStyle(TableStyle([("LINEBELOW", (2, 0), (2, 0), 0.8, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
@@ -295,7 +369,13 @@ def write_report(
         canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, h(f"第 {doc.page} 页"))
         canvas.restoreState()
 
-    doc = SimpleDocTemplate(str(path), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    tmp.close()
+    doc = SimpleDocTemplate(tmp.name, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=18 * mm, title=f"{clinic} {h('病历')} {record.id}".strip(), author=doctor)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    try:
+        doc.build(story, onFirstPage=footer, onLaterPages=footer)
+        os.replace(tmp.name, path)  # the old report stays whole until the new one is complete
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
     return path

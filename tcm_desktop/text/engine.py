@@ -25,15 +25,13 @@ from tcm_desktop.artifacts import ModelError
 from tcm_desktop.config import models_dir
 from tcm_desktop.schema import SPAN_EDGE_FORBIDDEN
 from tcm_desktop.structured import FoundEntity, StructuredRecord
-from tcm_desktop.text.assertion import assign_assertions
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
-from tcm_desktop.text.prescription import build_prescription
+from tcm_desktop.text.derive import rederive
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
-from tcm_desktop.text.script import ScriptView, in_doctors_script, to_model_script
-from tcm_desktop.text.sections import find_sections
+from tcm_desktop.text.script import to_model_script
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
-from tcm_desktop.text.templates import apply_template_assertions, with_template_findings
+from tcm_desktop.text.templates import with_template_findings
 from tcm_desktop.text.values import Normalizer
 
 __all__ = ["StructuringEngine", "ModelError", "EngineError"]
@@ -186,19 +184,9 @@ class StructuringEngine:
         """Rules on top of the spans: assertions, sections, normalisation, prescription.
 
         Also used by the GUI after the doctor corrects spans, so the structured
-        view follows the corrections. Traditional-script records are read in
-        simplified script (same offsets) and answered in the doctor's script.
+        view follows the corrections: the same :func:`tcm_desktop.text.derive.rederive`
+        the review state and the record service call after the doctor edits the text
+        or the entities. Traditional-script records are read in simplified script
+        (same offsets) and answered in the doctor's script.
         """
-        view = ScriptView.of(text)
-        if view.model != text:
-            for e in entities:
-                e.text = view.model[e.start : e.end]
-            return in_doctors_script(view, self.finish(record_id, view.model, entities))
-        assign_assertions(text, entities)
-        apply_template_assertions(entities)
-        for e in entities:
-            e.normalized = self.normalizer.normalize_entity(e)
-        sections = find_sections(text)
-        rx = build_prescription(text, entities, self.normalizer, sections)
-        return StructuredRecord(record_id, text, entities, sections, rx, self.version)
-
+        return rederive(record_id, text, entities, self.normalizer, self.version, keep_reviewed=False)

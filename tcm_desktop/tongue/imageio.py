@@ -19,6 +19,35 @@ MIN_SIDE = 32
 DRAFT_SIDE = 1024  # JPEGs are decoded at reduced scale (at least this many pixels per side; the engine works at <= 1024)
 
 
+MAX_BYTES = 50 * 1024 * 1024  # a clinic photo is a few MB; refuse before reading pixels
+
+
+def check_image_bytes(data: bytes | None) -> str | None:
+    """Why these bytes must not be decoded (empty, too many bytes or pixels, not an image), or None.
+
+    Reads only the header (no pixel decode), so an image bomb that claims
+    100,000 x 100,000 pixels is refused in microseconds, before any GUI decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        return "empty image data"
+    if len(data) > MAX_BYTES:
+        return f"image file too large ({len(data) // (1024 * 1024)} MB); at most {MAX_BYTES // (1024 * 1024)} MB"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+    except (Image.DecompressionBombError, UnidentifiedImageError):
+        return "not an image, or an unsupported image format"
+    except Exception:  # noqa: BLE001 - any header that cannot be parsed
+        return "not an image, or an unreadable image header"
+    if w * h > MAX_PIXELS:
+        return f"image too large ({w}x{h}); at most {MAX_PIXELS // 1_000_000} megapixels"
+    return None
+
+
 @dataclass
 class Loaded:
     rgb: np.ndarray | None  # H x W x 3 uint8 at the size the mask must have (see ``size``)

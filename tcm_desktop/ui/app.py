@@ -77,28 +77,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     from PySide6.QtCore import QSettings
 
-    from tcm_desktop.records.database import Database, StorageError
     from tcm_desktop.ui.main_window import MainWindow
 
     app = create_app([sys.argv[0], *args])
     from tcm_desktop.records.database import default_db_path
-    from tcm_desktop.records.encryption import database_errors
-    from tcm_desktop.ui.lock import offer_encryption, open_database
+    from tcm_desktop.ui.lock import offer_encryption
 
-    try:
-        path = default_db_path()
-        new_passphrase = offer_encryption(path, QSettings())
-        db = Database(path, passphrase=new_passphrase) if new_passphrase else open_database(path)
-    except (StorageError, OSError, *database_errors()) as exc:
-        print(f"cannot open the database: {exc}", file=sys.stderr)
-        return 2
-    if db is None:  # the passphrase prompt was cancelled
-        return 0
+    path = default_db_path()
+    new_passphrase = offer_encryption(path, QSettings())  # first start only: offer an encrypted database
+    db = open_database_or_ask(path, passphrase=new_passphrase)
+    if db is None:
+        return 3
     window = MainWindow(default_engine_factory, db, QSettings())
     window.show()
     rc = app.exec()
     db.close()
     return int(rc)
+
+
+def open_database_or_ask(path: Any, ask: Any = None, ask_passphrase: Any = None, passphrase: str | None = None) -> Any:
+    """Open the record database; when it is damaged, ask what to do (restore / other file / new).
+
+    An encrypted file asks for its passphrase first (``passphrase`` creates a new
+    file encrypted); a file without the SQLite header whose passphrase prompt is
+    cancelled is treated as damaged. The damaged file is renamed aside, never
+    deleted. Returns the open :class:`Database`, or None when the user gives up.
+    Automatic backups rotate here (at most one a day). ``ask`` and
+    ``ask_passphrase`` replace the dialogs in tests.
+    """
+    from pathlib import Path
+
+    from tcm_desktop.records.backup import BackupError, all_backups, restore, rotate_backups, set_aside
+    from tcm_desktop.records.database import Database, DatabaseBusy, StorageError, default_db_path
+    from tcm_desktop.ui.damaged_dialog import DamagedDialog
+    from tcm_desktop.ui.lock import open_database
+
+    path = Path(path) if path else default_db_path()
+    for _ in range(5):
+        try:
+            if passphrase:
+                db = Database(path, passphrase=passphrase, busy_timeout_s=0.25)
+            else:
+                db = open_database(path, ask_passphrase, busy_timeout_s=0.25)
+                if db is None:
+                    raise StorageError(f"database {path} is encrypted or damaged and no passphrase was given")
+            try:
+                rotate_backups(db.path)
+            except BackupError as exc:
+                print(f"warning: automatic backup failed: {exc}", file=sys.stderr)
+            return db
+        except DatabaseBusy:
+            time.sleep(1)  # another program is upgrading or writing: not damage, wait and try again
+            continue
+        except (StorageError, OSError) as exc:
+            backups = all_backups(path)
+            choice, other = (ask or DamagedDialog.ask)(str(exc), path, backups[0] if backups else None)
+            if choice == "restore" and backups:
+                try:
+                    restore(path, backups[0])
+                except BackupError as err:
+                    print(f"error: {err}", file=sys.stderr)
+            elif choice == "new":
+                set_aside(path)
+            elif choice == "other" and other:
+                path = Path(other)
+            else:
+                return None
+    return None
 
 
 def self_test(text: str = SAMPLE_TEXT) -> int:

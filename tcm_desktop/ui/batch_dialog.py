@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tcm_desktop.records.service import import_folder
 from tcm_desktop.ui.i18n import t
-from tcm_desktop.ui.workers import Task, WorkerPool, import_folder
+from tcm_desktop.ui.workers import Task, WorkerPool
 
 
 class BatchDialog(QDialog):
@@ -109,7 +110,15 @@ class BatchDialog(QDialog):
         self.summary = summary
         n, total = len(summary["saved"]), summary["total"]
         msg = t("已取消：已保存 %1 / %2 条") if summary["cancelled"] else t("完成：已保存 %1 / %2 条")
-        self.status.setText(msg.replace("%1", str(n)).replace("%2", str(total)))
+        text = msg.replace("%1", str(n)).replace("%2", str(total))
+        if summary.get("unchanged"):
+            text += "；" + t("%n 条已在库中，未重复保存").replace("%n", str(len(summary["unchanged"])))
+        if summary.get("problems"):
+            # each bad file or line is named (file:line); the others were imported
+            text += "\n" + t("未能导入：") + "\n" + "\n".join(summary["problems"][:20])
+            if len(summary["problems"]) > 20:
+                text += "\n…"
+        self.status.setText(text)
 
     def _on_error(self, message: str) -> None:
         self.status.setText(t("导入失败：") + message)

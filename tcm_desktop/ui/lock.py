@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -206,7 +207,7 @@ def install_lock(window: QMainWindow, db: Database, settings: QSettings) -> AppL
 
 # -- start-up dialogs ---------------------------------------------------------------------------------
 
-def open_database(path: Path, ask: Callable[[str], str | None] | None = None) -> Database | None:
+def open_database(path: Path, ask: Callable[[str], str | None] | None = None, **options: Any) -> Database | None:
     """Open the database, asking for the passphrase of an encrypted one until it is right.
 
     ``ask(message)`` returns the typed passphrase or None (cancelled: returns
@@ -216,7 +217,7 @@ def open_database(path: Path, ask: Callable[[str], str | None] | None = None) ->
     message = t("病历数据库已加密，请输入口令：")
     while True:
         try:
-            return Database(path)
+            return Database(path, **options)
         except encryption.PassphraseMissing:
             pass
         except encryption.WrongPassphrase:
@@ -225,7 +226,7 @@ def open_database(path: Path, ask: Callable[[str], str | None] | None = None) ->
         if passphrase is None:
             return None
         try:
-            return Database(path, passphrase=passphrase)
+            return Database(path, passphrase=passphrase, **options)
         except encryption.WrongPassphrase:
             message = t("口令不正确，请重试：")
             continue

@@ -38,7 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tcm_desktop.records.database import Database
+from tcm_desktop.records.database import Database, DatabaseBusy, PhotoInput, StorageError
+from tcm_desktop.records.service import RecordService
 from tcm_desktop.structured import StructuredRecord
 from tcm_desktop.tongue.wording import insertion, report_fields
 from tcm_desktop.ui.batch_dialog import BatchDialog
@@ -56,6 +57,16 @@ from tcm_desktop.ui.workers import Task, WorkerPool
 
 EngineFactory = Callable[[], Any]
 UNSAVED_KEY = "unsaved"
+
+
+def load_engine(factory: EngineFactory) -> Any:
+    """Build the engine and the normalisation tables the structured view recomputes with, off the UI thread
+    (loading the tables takes ~0.2 s; on the UI thread the first keystroke would stall)."""
+    from tcm_desktop.text.derive import default_normalizer
+
+    engine = factory()
+    default_normalizer()
+    return engine
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +93,7 @@ class MainWindow(QMainWindow):
         self._model_worker: Task | None = None
         self._draft_dirty = False
         self._saved_text = ""
+        self.service = RecordService(db)
         self.pool = WorkerPool(self)
         self.controller = ReviewController(self)
 
@@ -97,6 +109,11 @@ class MainWindow(QMainWindow):
         self.editor.textChanged.connect(self._on_text_changed)
         self.editor.analyseRequested.connect(self.analyse)
 
+        # a locked database: the save is retried every second until it goes through (the UI never waits)
+        self.save_retry_timer = QTimer(self)
+        self.save_retry_timer.setSingleShot(True)
+        self.save_retry_timer.setInterval(1000)
+        self.save_retry_timer.timeout.connect(self.save)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -251,7 +268,7 @@ class MainWindow(QMainWindow):
         if self.engine is not None or self._model_worker is not None:
             return
         self.model_label.setText(t("模型加载中…"))
-        w = Task(self.engine_factory)
+        w = Task(load_engine, self.engine_factory)
         w.result.connect(self._on_model_loaded)
         w.error.connect(self._on_model_error)
         w.finished.connect(self._on_model_finished)
@@ -350,51 +367,66 @@ class MainWindow(QMainWindow):
         return rec
 
     def save(self) -> tuple[str, int] | None:
+        """Save the record (patient, version, audit, photo, drafts) in one transaction via the record service.
+
+        A database held by another program is reported and the save retried
+        automatically; the record stays on screen, nothing is lost.
+        """
         rec = self.current_record()
         if not rec.text.strip():
             self.show_message(t("空白病历无需保存"))
             return None
         name = self.patient.text().strip()
-        if name and self.patient_id is None:
-            self.patient_id = self.db.add_patient(name)
         user = str(self.settings.value("user/doctor", ""))
         key_before = self.record_id or UNSAVED_KEY
-        rid, version = self.db.save_record(rec, patient_id=self.patient_id, user=user,
-                                           actions=self.controller.state.log)
-        self.controller.state.log.clear()
-        self.record_id = rid
+        photo = None
         if self.tongue_panel.photo_bytes is not None:
-            sha = self.db.add_photo(self.tongue_panel.photo_bytes)
-            self.db.link_photo(rid, sha)
-            if self.tongue_panel.analysis:
-                self.db.save_photo_analysis(sha, self.tongue_panel.analysis, self.tongue_panel.model_version)
-        self.db.clear_draft(key_before)
-        self.db.clear_draft(rid)
+            photo = PhotoInput(self.tongue_panel.photo_bytes, self.tongue_panel.analysis or None,
+                               self.tongue_panel.model_version)
+        try:
+            res = self.service.save(rec, patient_name=name or None, patient_id=self.patient_id, user=user,
+                                    actions=self.controller.state.log, photo=photo, clear_drafts=[key_before])
+        except DatabaseBusy:
+            self.show_error(t("数据库正被其他程序占用，记录尚未保存；将每秒自动重试，请勿关闭窗口。"))
+            self.save_retry_timer.start()
+            return None
+        except StorageError as exc:
+            self.save_retry_timer.stop()
+            self.show_error(t("保存失败：") + str(exc))
+            return None
+        self.save_retry_timer.stop()
+        self.hide_banner()
+        self.controller.state.log.clear()
+        self.record_id = res.record_id
+        if self.patient_id is None and name:
+            self.patient_id = (self.db.record_info(res.record_id) or {}).get("patient_id")
         self._saved_text = rec.text
         self._draft_dirty = False
         self.controller.undo_stack.setClean()
         self._update_title()
-        self.show_message(t("已保存（第 %n 版）").replace("%n", str(version)))
-        return rid, version
+        self.show_message(t("已保存（第 %n 版）").replace("%n", str(res.version)))
+        return res.record_id, res.version
 
     def open_record(self, record_id: str, version: int | None = None) -> None:
         self.autosave()
-        rec = self.db.load_record(record_id, version)
-        info = self.db.record_info(record_id) or {}
+        try:
+            opened = self.service.open(record_id, version)
+        except StorageError as exc:
+            self.show_error(t("无法打开记录：") + str(exc))
+            return
+        rec = opened.record
         self.record_id = record_id
-        self.patient_id = info.get("patient_id")
-        patient = self.db.get_patient(self.patient_id) if self.patient_id else None
-        self.patient.setText(patient["name"] if patient else "")
+        self.patient_id = opened.patient_id
+        self.patient.setText(opened.patient_name)
         self.controller.load(rec, analysed=bool(rec.entities))
         self.editor.set_text(rec.text)
         self._saved_text = rec.text
-        photos = self.db.record_photos(record_id)
-        if photos:
-            self.tongue_panel.set_photo(self.db.photo_bytes(photos[-1]), self.db.photo_analysis(photos[-1]))
+        if opened.photo is not None:
+            self.tongue_panel.set_photo(opened.photo, opened.photo_analysis)
         else:
             self.tongue_panel.clear_photo()
         self.hide_banner()
-        draft = self.db.load_draft(record_id)
+        draft = opened.draft
         if draft and draft[0] != rec.text:
             self.editor.setPlainText(draft[0])  # goes through text_edited: entities shift/drop as for typing
             self.show_info(t("已恢复该记录未保存的修改（%1）").replace("%1", draft[1].replace("T", " ")[:19]))
@@ -404,7 +436,11 @@ class MainWindow(QMainWindow):
 
     def open_history(self) -> None:
         dlg = HistoryDialog(self.db, self)
-        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen_record_id:
+        accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        if self.record_id in dlg.deleted:  # the record on screen was deleted: start a new one
+            self.record_id = None
+            self.new_record()
+        if accepted and dlg.chosen_record_id:
             self.open_record(dlg.chosen_record_id)
 
     # -- tongue photo ----------------------------------------------------------------
@@ -446,10 +482,13 @@ class MainWindow(QMainWindow):
             return False
         text = self.editor.text()
         key = self.record_id or UNSAVED_KEY
-        if text == self._saved_text or not text.strip():
-            self.db.clear_draft(key)
-        else:
-            self.db.save_draft(key, text)
+        try:
+            if text == self._saved_text or not text.strip():
+                self.db.clear_draft(key)
+            else:
+                self.db.save_draft(key, text)
+        except StorageError:
+            return False  # busy: the draft stays dirty and the next autosave tries again
         self._draft_dirty = False
         return True
 
@@ -462,7 +501,9 @@ class MainWindow(QMainWindow):
 
     # -- exports ----------------------------------------------------------------
     def _ask_path(self, title: str, suffix: str, filt: str) -> str | None:
-        default = str(Path.home() / f"{self.record_id or 'record'}.{suffix}")
+        from tcm_desktop.records.exports import safe_file_name
+
+        default = str(Path.home() / safe_file_name(self.record_id or "record", f".{suffix}"))
         path, _ = QFileDialog.getSaveFileName(self, title, default, filt)
         return path or None
 
@@ -472,7 +513,7 @@ class MainWindow(QMainWindow):
         path = path or self._ask_path(t("导出 PDF"), "pdf", "PDF (*.pdf)")
         if not path:
             return None
-        rec = self.current_record()
+        rec = self.service.refreshed(self.current_record())
         photo = self.tongue_panel.photo_bytes  # passed as bytes: no clear copy in a temp file
         name = self.patient.text().strip()
         try:
@@ -493,7 +534,11 @@ class MainWindow(QMainWindow):
         path = path or self._ask_path(t("导出 JSON"), "json", "JSON (*.json)")
         if not path:
             return None
-        out = write_json(path, self.current_record())
+        try:
+            out = write_json(path, self.service.refreshed(self.current_record()))
+        except OSError as exc:  # the target is unchanged: exports are written to a temporary file, then renamed
+            self.show_error(t("导出失败：") + str(exc.strerror or exc))
+            return None
         self.show_message(t("已导出：") + str(out))
         return out
 
@@ -503,7 +548,11 @@ class MainWindow(QMainWindow):
         path = path or self._ask_path(t("导出 CSV"), "csv", "CSV (*.csv)")
         if not path:
             return None
-        out = write_csv(path, self.current_record())
+        try:
+            out = write_csv(path, self.service.refreshed(self.current_record()))
+        except OSError as exc:  # the target is unchanged: exports are written to a temporary file, then renamed
+            self.show_error(t("导出失败：") + str(exc.strerror or exc))
+            return None
         self.show_message(t("已导出：") + str(out))
         return out
 

@@ -19,12 +19,10 @@ can return what it has done. A cancelled task otherwise never emits ``result``.
 from __future__ import annotations
 
 import inspect
-import json
 import threading
 import time
 import traceback
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -151,49 +149,6 @@ def camera_frames(device: int = 0, interval_s: float = 0.04,
     finally:
         if cap is not None:
             cap.release()
-
-def read_batch_folder(folder: Path) -> list[tuple[str, str]]:
-    """``(id, text)`` pairs from a folder: each ``*.txt`` is one record (id = file name), ``*.jsonl`` one per line."""
-    items: list[tuple[str, str]] = []
-    for path in sorted(Path(folder).iterdir()):
-        if path.suffix.lower() == ".txt" and path.is_file():
-            text = path.read_text(encoding="utf-8-sig").strip()
-            if text:
-                items.append((path.stem, text))
-        elif path.suffix.lower() == ".jsonl" and path.is_file():
-            for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-                if not line.strip():
-                    continue
-                d = json.loads(line)
-                text = str(d.get("text", "")).strip()
-                if text:
-                    items.append((str(d.get("id") or f"{path.stem}-{n}"), text))
-    return items
-
-
-def import_folder(engine: Any, db_path: Path, folder: Path, user: str = "") -> Generator[tuple[int, int], None, dict[str, Any]]:
-    """Structure every record of a folder and save each to the database (its own connection).
-
-    A job for :class:`Task` with ``report_when_cancelled``: a cancelled batch still
-    reports what it saved, since those records are in the database.
-    """
-    from tcm_desktop.records.database import Database
-
-    items = read_batch_folder(folder)
-    total = len(items)
-    yield 0, total
-    saved: list[str] = []
-    cancelled = False
-    with Database(db_path) as db:
-        try:
-            for rec in engine.structure_many(items, progress=None):
-                db.save_record(rec, user=user)
-                saved.append(rec.id)
-                yield len(saved), total
-        except Cancelled:
-            cancelled = True
-    return {"saved": saved, "total": total, "cancelled": cancelled}
-
 
 class WorkerPool(QObject):
     """Owns running jobs and their threads; keeps Python references alive until each thread ends."""

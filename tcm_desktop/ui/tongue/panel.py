@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tcm_desktop.tongue.imageio import MAX_BYTES, check_image_bytes
 from tcm_desktop.tongue.session import TongueSession
 from tcm_desktop.tongue.wording import ATTRIBUTE_ZH, NOT_ASSESSED_ZH, REFUSAL_ZH, VALUE_ZH
 from tcm_desktop.ui.i18n import language, t
@@ -249,6 +250,10 @@ class TonguePanel(QWidget):
         if data is None:
             self.clear_photo()
             return True
+        refused = check_image_bytes(data)  # header only: an image bomb never reaches Qt's decoder
+        if refused:
+            self.camera_status.setText(t("无法读取该图片") + f"（{refused}）")
+            return False
         img = QImage.fromData(QByteArray(data))
         if img.isNull():
             self.camera_status.setText(t("无法读取该图片"))
@@ -477,6 +482,9 @@ class TonguePanel(QWidget):
     # -- sources ------------------------------------------------------------------
     def load_file(self, path: str | Path) -> bool:
         try:
+            if Path(path).stat().st_size > MAX_BYTES:  # refused before the file is even read
+                self.camera_status.setText(t("无法读取该图片") + f"（> {MAX_BYTES // (1024 * 1024)} MB）")
+                return False
             data = Path(path).read_bytes()
         except OSError as exc:
             self.camera_status.setText(str(exc))

@@ -828,6 +828,84 @@
     <message>
         <source>提升度</source>
         <translation>Lift</translation>
+        <source>%n 条已在库中，未重复保存</source>
+        <translation>%n already in the database, not saved again</translation>
+    </message>
+    <message>
+        <source>保存失败：</source>
+        <translation>Save failed: </translation>
+    </message>
+    <message>
+        <source>审核记录</source>
+        <translation>Audit trail</translation>
+    </message>
+    <message>
+        <source>恢复最近的备份</source>
+        <translation>Restore the latest backup</translation>
+    </message>
+    <message>
+        <source>打开其他文件…</source>
+        <translation>Open another file…</translation>
+    </message>
+    <message>
+        <source>损坏的文件会被保留，不会删除。</source>
+        <translation>The damaged file is kept, never deleted.</translation>
+    </message>
+    <message>
+        <source>数据库无法打开</source>
+        <translation>Database cannot be opened</translation>
+    </message>
+    <message>
+        <source>数据库正被其他程序占用，记录尚未保存；将每秒自动重试，请勿关闭窗口。</source>
+        <translation>The database is in use by another program; the record is not saved yet. Retrying every second — please keep the window open.</translation>
+    </message>
+    <message>
+        <source>新建数据库</source>
+        <translation>Start a new database</translation>
+    </message>
+    <message>
+        <source>无</source>
+        <translation>none</translation>
+    </message>
+    <message>
+        <source>无法打开记录：</source>
+        <translation>Cannot open the record: </translation>
+    </message>
+    <message>
+        <source>最近的备份：</source>
+        <translation>Latest backup: </translation>
+    </message>
+    <message>
+        <source>未能导入：</source>
+        <translation>Not imported:</translation>
+    </message>
+    <message>
+        <source>来源</source>
+        <translation>Source</translation>
+    </message>
+    <message>
+        <source>病历数据库无法打开：</source>
+        <translation>The record database cannot be opened:</translation>
+    </message>
+    <message>
+        <source>第 %n 版</source>
+        <translation>version %n</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <source>删除记录…</source>
+        <translation>Delete record…</translation>
+    </message>
+    <message>
+        <source>永久删除该记录的所有版本、实体、草稿和仅属于它的照片？此操作无法撤销。</source>
+        <translation>Permanently delete every version, entity and draft of this record and the photos only it uses? This cannot be undone.</translation>
+    </message>
+    <message>
+        <source>删除失败：</source>
+        <translation>Delete failed: </translation>
     </message>
 </context>
 </TS>

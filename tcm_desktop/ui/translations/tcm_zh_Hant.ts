@@ -827,5 +827,81 @@
       <source>提升度</source>
       <translation>提升度</translation>
     </message>
+    <message>
+      <source>保存失败：</source>
+      <translation>保存失敗：</translation>
+    </message>
+    <message>
+      <source>审核记录</source>
+      <translation>審覈記錄</translation>
+    </message>
+    <message>
+      <source>恢复最近的备份</source>
+      <translation>恢復最近的備份</translation>
+    </message>
+    <message>
+      <source>打开其他文件…</source>
+      <translation>打開其他文件…</translation>
+    </message>
+    <message>
+      <source>损坏的文件会被保留，不会删除。</source>
+      <translation>損壞的文件會被保留，不會刪除。</translation>
+    </message>
+    <message>
+      <source>数据库无法打开</source>
+      <translation>數據庫無法打開</translation>
+    </message>
+    <message>
+      <source>数据库正被其他程序占用，记录尚未保存；将每秒自动重试，请勿关闭窗口。</source>
+      <translation>數據庫正被其他程序佔用，記錄尚未保存；將每秒自動重試，請勿關閉窗口。</translation>
+    </message>
+    <message>
+      <source>新建数据库</source>
+      <translation>新建數據庫</translation>
+    </message>
+    <message>
+      <source>无</source>
+      <translation>無</translation>
+    </message>
+    <message>
+      <source>无法打开记录：</source>
+      <translation>無法打開記錄：</translation>
+    </message>
+    <message>
+      <source>最近的备份：</source>
+      <translation>最近的備份：</translation>
+    </message>
+    <message>
+      <source>未能导入：</source>
+      <translation>未能導入：</translation>
+    </message>
+    <message>
+      <source>来源</source>
+      <translation>來源</translation>
+    </message>
+    <message>
+      <source>病历数据库无法打开：</source>
+      <translation>病歷數據庫無法打開：</translation>
+    </message>
+    <message>
+      <source>第 %n 版</source>
+      <translation>第 %n 版</translation>
+    </message>
+    <message>
+      <source>退出</source>
+      <translation>退出</translation>
+    </message>
+    <message>
+      <source>删除记录…</source>
+      <translation>刪除記錄…</translation>
+    </message>
+    <message>
+      <source>永久删除该记录的所有版本、实体、草稿和仅属于它的照片？此操作无法撤销。</source>
+      <translation>永久刪除該記錄的所有版本、實體、草稿和僅屬於它的照片？此操作無法撤銷。</translation>
+    </message>
+    <message>
+      <source>删除失败：</source>
+      <translation>刪除失敗：</translation>
+    </message>
   </context>
 </TS>
