@@ -1,0 +1,135 @@
+"""OCR on paper: character error rate before/after lexicon correction, entity F1 through OCR, time per page.
+
+    python benchmarks/ocr_eval.py --pages 40 --level typical --out benchmarks/results/ocr_typical.json
+    python benchmarks/ocr_eval.py --pages 40 --level hard --out benchmarks/results/ocr_hard.json
+
+Data: the team's TEST records (``resources/annotated/test``, see
+``tcm_desktop.training.team_records``), every third one from the first, up
+to ``--pages``; each is typeset on one A4 page with
+:mod:`tcm_desktop.ocr.synthetic` (font face, size 22-36 px, rotation,
+perspective, uneven light, blur, JPEG quality drawn per page from a seeded
+generator; text that does not fit one page is cut and the reference cut with
+it). CER = Levenshtein distance / reference length, whitespace removed on
+both sides, summed over pages. Entity F1 compares, per record, the multiset of
+(label, surface text) found by the shipped text model with the team's gold
+entities of the same (cut) text, so typed and OCR text are scored alike
+whatever their offsets. The time is the wall time of reading one page
+(deskew + detection + recognition) with onnxruntime limited to 2 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from tcm_desktop.ocr.correction import Corrector, apply
+from tcm_desktop.ocr.reader import LOW_CONFIDENCE, OcrDocument, read_image
+from tcm_desktop.ocr.synthetic import random_distortion, render_page
+from tcm_desktop.text.engine import StructuringEngine
+from tcm_desktop.training.team_records import load_splits
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        prev = cur
+    return prev[-1]
+
+
+def squeeze(s: str) -> str:
+    return "".join(s.split())
+
+
+def bag(pairs) -> Counter:
+    return Counter((label, squeeze(text)) for label, text in pairs)
+
+
+def prf(gold: Counter, pred: Counter) -> tuple[int, int, int]:
+    tp = sum((gold & pred).values())
+    return tp, sum(pred.values()), sum(gold.values())
+
+
+def f1(tp: int, n_pred: int, n_gold: int) -> float:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pages", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("--level", choices=("typical", "hard"), default="typical", help="distortion range of the pages")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/ocr_typical.json"))
+    ap.add_argument("--save-pages", type=Path, help="also write the rendered pages (PNG) here")
+    args = ap.parse_args(argv)
+
+    records = load_splits()["test"][:: 3][: args.pages]
+    rng = random.Random(args.seed)
+    engine = StructuringEngine()
+    corrector = Corrector.from_model()
+    totals = Counter()
+    f1s = {k: [0, 0, 0] for k in ("typed", "ocr", "ocr_corrected")}
+    per_page = []
+    times = []
+    for k, rec in enumerate(records):
+        d = random_distortion(rng, args.level)
+        img, kept = render_page(rec.text, d, seed=args.seed * 1000 + k)
+        if args.save_pages:
+            args.save_pages.mkdir(parents=True, exist_ok=True)
+            img.save(args.save_pages / f"{rec.id}.png")
+        page = read_image(np.asarray(img))
+        times.append(page.seconds)
+        doc = OcrDocument.from_pages(rec.id, [page])
+        corrections = corrector.propose(doc.text, doc.confidences())
+        fixed = apply(doc.text, corrections)
+        ref = squeeze(kept)
+        e0, e1 = edit_distance(squeeze(doc.text), ref), edit_distance(squeeze(fixed), ref)
+        # a correction that turns a reading absent from the reference into a term present in it
+        good = sum(1 for c in corrections if c.after in ref and c.before not in ref)
+        totals.update(ref_chars=len(ref), err_before=e0, err_after=e1, corrections=len(corrections))
+        gold = bag((e.label, kept[e.start : e.end]) for e in rec.entities if e.end <= len(kept))
+        for key, text in (("typed", kept), ("ocr", doc.text), ("ocr_corrected", fixed)):
+            found = engine.structure(text, rec.id).entities
+            for i, v in enumerate(prf(gold, bag((e.label, e.text) for e in found))):
+                f1s[key][i] += v
+        per_page.append({"id": rec.id, "distortion": d.to_dict(), "chars": len(ref), "errors_before": e0,
+                         "errors_after": e1, "corrections": [(c.before, c.after) for c in corrections],
+                         "mean_confidence": round(doc.mean_confidence, 4), "angle": page.angle,
+                         "seconds": round(page.seconds, 3), "corrections_to_reference_terms": good})
+        print(f"{k + 1}/{len(records)} {rec.id} cer {e0 / len(ref):.4f} -> {e1 / len(ref):.4f} "
+              f"{len(corrections)} corr {page.seconds:.2f}s", file=sys.stderr, flush=True)
+    result = {
+        "data": f"team TEST split, every 3rd record, {len(records)} pages, {args.level} distortions, seed {args.seed}",
+        "low_confidence_threshold": LOW_CONFIDENCE,
+        "cer_before": round(totals["err_before"] / totals["ref_chars"], 4),
+        "cer_after": round(totals["err_after"] / totals["ref_chars"], 4),
+        "reference_chars": totals["ref_chars"],
+        "corrections": totals["corrections"],
+        "entity_f1": {k: round(f1(*v), 4) for k, v in f1s.items()},
+        "entity_counts": {k: dict(zip(("tp", "pred", "gold"), v)) for k, v in f1s.items()},
+        "seconds_per_page": {"median": round(float(np.median(times)), 3), "p90": round(float(np.percentile(times, 90)), 3),
+                             "max": round(max(times), 3)},
+        "threads": 2, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "pages": per_page,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "pages"}, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
