@@ -25,31 +25,17 @@ import os
 import platform
 import random
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from tcm_desktop.ocr.correction import Corrector, apply
+from tcm_desktop.ocr.metrics import edit_distance, squeeze
 from tcm_desktop.ocr.reader import LOW_CONFIDENCE, OcrDocument, read_image
 from tcm_desktop.ocr.synthetic import random_distortion, render_page
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training.team_records import load_splits
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
-
-
-def squeeze(s: str) -> str:
-    return "".join(s.split())
 
 
 def bag(pairs) -> Counter:
