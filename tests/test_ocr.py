@@ -162,6 +162,9 @@ def test_confident_or_real_words_are_left_alone() -> None:
     assert c.propose(text, _confs(text, {})) == []  # read with high confidence: nothing changed
     text = "在医院内"
     assert c.propose(text, _confs(text, {2: 0.3})) == []  # 院 already inside a lexicon word
+    lex = Lexicon({"BODY_PART": ["舌腺"]})
+    text = "舌脉：舌淡"  # a section heading one look-alike away from a lexicon word
+    assert corr.Corrector(lex, {"脉": {"腺": 0.95}}).propose(text, _confs(text, {1: 0.3})) == []
     text = "皖南"  # a low-confidence look-alike with no lexicon term around it
     assert c.propose(text, _confs(text, {0: 0.3})) == []
 

@@ -10,9 +10,9 @@ the text, so offsets, character boxes and entity spans stay valid whether a
 correction is applied or undone.
 
 Guards against over-correction: the OCR span must not itself be a lexicon
-word, the low-confidence character must not already sit inside a lexicon
-word at least as long, and characters read with high confidence are never
-touched.
+word or a section heading (舌脉 is not 舌腺), the low-confidence character
+must not already sit inside a lexicon word at least as long, and characters
+read with high confidence are never touched.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from tcm_desktop.ocr import confusables as conf_table
 from tcm_desktop.ocr.reader import LOW_CONFIDENCE
 from tcm_desktop.text.lexicon import Lexicon
+from tcm_desktop.text.sections import TITLE_TO_KEY
 
 #: categories whose terms are proposed; TCM_WORD (generic vocabulary) only guards against over-correction
 TARGET_CATEGORIES = (
@@ -80,7 +81,9 @@ class Corrector:
             for term in lexicon.terms(cat):
                 if MIN_TERM <= len(term) <= MAX_TERM:
                     self.term_category.setdefault(term, cat)
+        # real words are never "corrected": every lexicon word and the record's section headings (舌脉, 主诉 …)
         self.all_terms = {t for cat in lexicon.categories for t in lexicon.terms(cat) if len(t) >= MIN_TERM}
+        self.all_terms |= {t for t in TITLE_TO_KEY if len(t) >= MIN_TERM}
         self.lengths = sorted({len(t) for t in self.term_category}, reverse=True)
 
     @classmethod
