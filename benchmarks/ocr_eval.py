@@ -14,7 +14,9 @@ both sides, summed over pages. Entity F1 compares, per record, the multiset of
 (label, surface text) found by the shipped text model with the team's gold
 entities of the same (cut) text, so typed and OCR text are scored alike
 whatever their offsets. The time is the wall time of reading one page
-(deskew + detection + recognition) with onnxruntime limited to 2 threads.
+(deskew + detection + recognition) with onnxruntime limited to 2 threads,
+and the CPU time of the process for it (less sensitive to other programs
+on the machine; the 1-minute load average is recorded beside it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import platform
 import random
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -69,14 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     totals = Counter()
     f1s = {k: [0, 0, 0] for k in ("typed", "ocr", "ocr_corrected")}
     per_page = []
-    times = []
+    times: list[float] = []
+    cpu: list[float] = []
+    load_before = os.getloadavg()[0]
     for k, rec in enumerate(records):
         d = random_distortion(rng, args.level)
         img, kept = render_page(rec.text, d, seed=args.seed * 1000 + k)
         if args.save_pages:
             args.save_pages.mkdir(parents=True, exist_ok=True)
             img.save(args.save_pages / f"{rec.id}.png")
+        cpu0 = time.process_time()
         page = read_image(np.asarray(img))
+        cpu.append(time.process_time() - cpu0)
         times.append(page.seconds)
         doc = OcrDocument.from_pages(rec.id, [page])
         corrections = corrector.propose(doc.text, doc.confidences())
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         per_page.append({"id": rec.id, "distortion": d.to_dict(), "chars": len(ref), "errors_before": e0,
                          "errors_after": e1, "corrections": [(c.before, c.after) for c in corrections],
                          "mean_confidence": round(doc.mean_confidence, 4), "angle": page.angle,
-                         "seconds": round(page.seconds, 3), "corrections_to_reference_terms": good})
+                         "seconds": round(page.seconds, 3), "cpu_seconds": round(cpu[-1], 3), "corrections_to_reference_terms": good})
         print(f"{k + 1}/{len(records)} {rec.id} cer {e0 / len(ref):.4f} -> {e1 / len(ref):.4f} "
               f"{len(corrections)} corr {page.seconds:.2f}s", file=sys.stderr, flush=True)
     result = {
@@ -108,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         "entity_counts": {k: dict(zip(("tp", "pred", "gold"), v)) for k, v in f1s.items()},
         "seconds_per_page": {"median": round(float(np.median(times)), 3), "p90": round(float(np.percentile(times, 90)), 3),
                              "max": round(max(times), 3)},
+        "cpu_seconds_per_page": {"median": round(float(np.median(cpu)), 3), "p90": round(float(np.percentile(cpu, 90)), 3)},
+        "load_average_1min": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
         "threads": 2, "cpu_count": os.cpu_count(), "platform": platform.platform(),
         "pages": per_page,
     }

@@ -91,3 +91,42 @@ def test_corrupt_file_shows_one_sentence(window, qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: not window.paper_panel.busy, timeout=20000)
     assert window.paper_panel.status.text() == "scan.jpg: not a readable image or PDF (UnidentifiedImageError)."
     assert window.editor.text() == ""
+
+
+class _PageCamera:
+    """A camera pointed at a printed page (frames in BGR, as OpenCV delivers them)."""
+
+    def __init__(self, device: int) -> None:
+        import numpy as np
+
+        from tcm_desktop.ocr.synthetic import render_text
+
+        page, _ = render_text("主诉：头痛三天。\n舌脉：舌红苔黄，脉数。", font_px=36)
+        self.frame = np.ascontiguousarray(np.asarray(page.crop((0, 0, 1240, 400)))[..., ::-1])
+
+    def isOpened(self) -> bool:
+        return True
+
+    def read(self):
+        return True, self.frame.copy()
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_camera_capture_reads_the_page(qtbot, tmp_path) -> None:
+    db = Database(tmp_path / "ui.sqlite3")
+    w = MainWindow(lambda: None, db, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                   load_model=False, capture_factory=_PageCamera)
+    qtbot.addWidget(w)
+    panel = w.paper_panel
+    assert not panel.capture_button.isEnabled()
+    panel.camera_button.click()
+    qtbot.waitUntil(lambda: panel.capture_button.isEnabled(), timeout=5000)
+    assert not panel.pixmap_item.pixmap().isNull()  # live preview
+    assert panel.capture()
+    qtbot.waitUntil(lambda: not panel.camera_running and not panel.busy, timeout=60000)
+    assert "头痛三天" in w.editor.text() and "脉数" in w.editor.text()
+    w.close()
+    db.close()

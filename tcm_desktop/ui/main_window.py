@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.entity_list, t("实体"))
         self.tabs.addTab(self.structured_view, t("结构化"))
         self.tabs.addTab(self.tongue_panel, t("舌象"))
-        self.paper_panel = PaperPanel(self.pool)
+        self.paper_panel = PaperPanel(self.pool, capture_factory=capture_factory)
         self.tabs.addTab(self.paper_panel, t("纸质病历"))
 
         split = QSplitter(Qt.Orientation.Horizontal)

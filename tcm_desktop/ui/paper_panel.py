@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent, QImage, QMouseEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 from tcm_desktop.ocr.correction import Correction, Corrector
 from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, images_from_bytes, load_images, read_pages
 from tcm_desktop.ui.i18n import t
-from tcm_desktop.ui.workers import Worker, WorkerPool
+from tcm_desktop.ui.tongue.panel import image_to_png, rgb_to_qimage
+from tcm_desktop.ui.workers import CameraWorker, Worker, WorkerPool
 
 FILE_FILTER = "图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)"
 LOW_PEN = QColor("#e67e22")
@@ -72,19 +73,14 @@ class PageView(QGraphicsView):
         super().mousePressEvent(event)
 
 
-def _qimage(rgb: np.ndarray) -> QImage:
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
 class PaperPanel(QWidget):
     textReady = Signal(str)  # the (corrected) text of a newly read document
     replaceRequested = Signal(int, int, str)  # start, end, new text: a correction applied or undone
     offsetClicked = Signal(int)  # a character on the page was clicked
     busyChanged = Signal(bool)
 
-    def __init__(self, pool: WorkerPool, corrector_factory: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, pool: WorkerPool, corrector_factory: Any = None, capture_factory: Any = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("paperPanel")
         self.setAcceptDrops(True)
@@ -94,11 +90,19 @@ class PaperPanel(QWidget):
         self.corrections: list[Correction] = []
         self.worker: OcrWorker | None = None
         self._highlight: list[Any] = []
+        self.capture_factory = capture_factory
+        self._camera: CameraWorker | None = None
+        self._last_frame: QImage | None = None
 
         self.open_button = QPushButton(t("打开图片/PDF…"))
         self.open_button.clicked.connect(self.choose_file)
         self.paste_button = QPushButton(t("粘贴图片"))
         self.paste_button.clicked.connect(self.paste)
+        self.camera_button = QPushButton(t("摄像头拍照"))
+        self.camera_button.clicked.connect(self.toggle_camera)
+        self.capture_button = QPushButton(t("拍照识别"))
+        self.capture_button.setEnabled(False)
+        self.capture_button.clicked.connect(self.capture)
         self.page_box = QSpinBox()
         self.page_box.setPrefix(t("第 "))
         self.page_box.setSuffix(t(" 页"))
@@ -108,6 +112,8 @@ class PaperPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.open_button)
         bar.addWidget(self.paste_button)
+        bar.addWidget(self.camera_button)
+        bar.addWidget(self.capture_button)
         bar.addStretch(1)
         bar.addWidget(self.page_box)
 
@@ -157,15 +163,60 @@ class PaperPanel(QWidget):
         if img.isNull():
             self._fail(t("剪贴板中没有图片。"))
             return False
-        buf = QBuffer()
-        buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        img.save(buf, "PNG")
+        return self._open_qimage(img, t("剪贴板图片"))
+
+    def _open_qimage(self, img: QImage, name: str) -> bool:
         try:
-            images = images_from_bytes(bytes(buf.data()), t("剪贴板图片"))
+            images = images_from_bytes(image_to_png(img), name)
         except ValueError as exc:
             self._fail(str(exc))
             return False
-        return self.open_images(images, t("剪贴板图片"))
+        return self.open_images(images, name)
+
+    # -- camera (the same capture worker as the tongue panel) ---------------------------
+    @property
+    def camera_running(self) -> bool:
+        return self._camera is not None
+
+    def toggle_camera(self) -> None:
+        if self._camera is None:
+            worker = CameraWorker(0, capture_factory=self.capture_factory)
+            worker.frame.connect(self._on_frame)
+            worker.error.connect(self._on_camera_error)
+            worker.finished.connect(self._on_camera_finished)
+            self._camera = worker
+            self.camera_button.setText(t("关闭摄像头"))
+            self.status.setText(t("正在打开摄像头…"))
+            self.pool.start(worker)
+        else:
+            self._camera.cancel()
+
+    def _on_frame(self, img: QImage) -> None:
+        if self._camera is None:
+            return
+        self._last_frame = img
+        self.capture_button.setEnabled(True)
+        self.status.setText(t("实时预览中：让整页充满画面、光线均匀，然后点击“拍照识别”"))
+        self.pixmap_item.setPixmap(QPixmap.fromImage(img))
+        self.scene.setSceneRect(QRectF(0, 0, img.width(), img.height()))
+        self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def _on_camera_error(self, message: str) -> None:
+        self.status.setText(t("未检测到可用的摄像头，请检查连接或选择其他设备。") + f"（{message}）")
+
+    def _on_camera_finished(self) -> None:
+        self._camera = None
+        self.capture_button.setEnabled(False)
+        self.camera_button.setText(t("摄像头拍照"))
+
+    def capture(self) -> bool:
+        """Read the current preview frame as a page and stop the camera."""
+        if self._last_frame is None:
+            return False
+        frame, self._last_frame = self._last_frame, None
+        if self._camera is not None:
+            self._camera.cancel()
+        return self._open_qimage(frame, t("摄像头照片"))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(u.toLocalFile().lower().endswith((*IMAGE_SUFFIXES, ".pdf")) for u in event.mimeData().urls()):
@@ -274,7 +325,7 @@ class PaperPanel(QWidget):
                 self.scene.removeItem(it)
         self._highlight = []
         page = self.doc.pages[number - 1]
-        self.pixmap_item.setPixmap(QPixmap.fromImage(_qimage(page.image)))
+        self.pixmap_item.setPixmap(QPixmap.fromImage(rgb_to_qimage(page.image)))
         self.scene.setSceneRect(QRectF(0, 0, page.image.shape[1], page.image.shape[0]))
         pen = QPen(LOW_PEN, 2)
         for off in self.doc.low_confidence_offsets():
