@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from desktop_samples import FrameCamera  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 import tcm_desktop.ui  # noqa: E402,F401
@@ -93,25 +94,17 @@ def test_corrupt_file_shows_one_sentence(window, qtbot, tmp_path) -> None:
     assert window.editor.text() == ""
 
 
-class _PageCamera:
-    """A camera pointed at a printed page (frames in BGR, as OpenCV delivers them)."""
+class _PageCamera(FrameCamera):
+    """A camera pointed at a printed page."""
 
     def __init__(self, device: int) -> None:
         import numpy as np
 
         from tcm_desktop.ocr.synthetic import render_text
 
+        super().__init__(device)
         page, _ = render_text("主诉：头痛三天。\n舌脉：舌红苔黄，脉数。", font_px=36)
         self.frame = np.ascontiguousarray(np.asarray(page.crop((0, 0, 1240, 400)))[..., ::-1])
-
-    def isOpened(self) -> bool:
-        return True
-
-    def read(self):
-        return True, self.frame.copy()
-
-    def release(self) -> None:
-        pass
 
 
 @pytest.mark.slow
