@@ -123,3 +123,25 @@ def test_camera_capture_reads_the_page(qtbot, tmp_path) -> None:
     assert "头痛三天" in w.editor.text() and "脉数" in w.editor.text()
     w.close()
     db.close()
+
+
+def test_low_confidence_page_warns_about_handwriting(qtbot) -> None:
+    import numpy as np
+
+    from tcm_desktop.ocr.reader import OcrChar, OcrDocument, OcrLine, OcrPage
+    from tcm_desktop.ui.paper_panel import PaperPanel
+    from tcm_desktop.ui.workers import WorkerPool
+
+    chars = [OcrChar(ch, (10 + 20 * i, 10, 28 + 20 * i, 30), 0.4) for i, ch in enumerate("头痛三天")]
+    page = OcrPage(0, np.full((60, 200, 3), 255, np.uint8), [OcrLine(chars, (10, 10, 88, 30))])
+    doc = OcrDocument.from_pages("scribble.jpg", [page])
+    assert not doc.readable and doc.summary()["low_confidence_characters"] == 4
+    panel = PaperPanel(WorkerPool())
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.textReady) as sig:
+        panel._on_result((doc, []))
+    assert sig.args == ["头痛三天"]
+    assert panel.warning.isVisible() and "手写" in panel.warning.text()
+    assert panel.low_confidence_marks() == 4
+    assert panel.highlight(1, 3) == [(0, chars[1].box), (0, chars[2].box)]
