@@ -89,8 +89,8 @@ def test_deskew_finds_the_rotation() -> None:
     assert abs(estimate_skew(np.asarray(page))) <= 0.3
 
 
-@pytest.mark.slow
 def test_twenty_page_pdf(tmp_path) -> None:
+    """A PDF made by software: its own text layer is read (exact, no OCR), boxes on the rendered page."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -113,9 +113,34 @@ def test_twenty_page_pdf(tmp_path) -> None:
     assert len(lines) == 20
     for i, line in enumerate(lines):
         assert f"第{i + 1}页" in line and "头痛" in line
-    # characters map back to their own page
+    assert doc.mean_confidence == 1.0 and not doc.low_confidence_offsets()
+    # characters map back to their own page, inside the rendered image, where the text was drawn
     off = doc.text.index("第20页")
-    assert doc.boxes(off, off + 1)[0][0] == 19
+    (page, (x0, y0, x1, y1)), = doc.boxes(off, off + 1)
+    assert page == 19
+    h, w = doc.pages[19].image.shape[:2]
+    # drawn at x = 72 pt, baseline y = 760 pt of an 842 pt page, 16 pt font: 150 dpi pixels from the top
+    assert abs(x0 - 150) <= 3 and (842 - 776) * 150 / 72 <= y0 < y1 <= (842 - 755) * 150 / 72 and y1 < h and x1 < w
+    ink = doc.pages[19].image[y0:y1, x0:x1].min()
+    assert ink < 100  # the box holds dark pixels of the glyph
+
+
+@pytest.mark.slow
+def test_scanned_pdf_is_recognised(tmp_path) -> None:
+    """A PDF of page images (a scanner's output) has no text layer: each page is OCR'd."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=(595, 842))
+    for text in ("主诉：头痛三天。", "处方：枳壳10g。"):
+        page, _ = render_text(text, font_px=36)
+        c.drawImage(ImageReader(page), 0, 0, 595, 842)
+        c.showPage()
+    c.save()
+    doc = read_document(path)
+    assert len(doc.pages) == 2 and doc.mean_confidence < 1.0
+    assert squeeze(doc.text) in ("主诉：头痛三天。处方：枳壳10g。", "主诉：头痛三天。处方：积壳10g。")
 
 
 def test_pdf_with_too_many_pages_is_refused(tmp_path) -> None:

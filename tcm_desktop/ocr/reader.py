@@ -29,14 +29,14 @@ import io
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tcm_desktop.artifacts import default_threads
-from tcm_desktop.ocr.pdf import PdfError, is_pdf, render_pages
+from tcm_desktop.ocr.pdf import PdfError, PdfPage, is_pdf, read_pdf, render_pages
 
 MAX_FILE_BYTES = 40 * 1024 * 1024
 MAX_PIXELS = 50_000_000
@@ -168,7 +168,7 @@ def _continues(prev: OcrLine, page: OcrPage) -> bool:
 # ---------------------------------------------------------------- loading pages
 
 
-def load_images(path: str | Path) -> list[np.ndarray]:
+def load_images(path: str | Path, check_only: bool = False) -> list[np.ndarray]:
     """The pages of an image or PDF file as RGB arrays, after the size and pixel checks."""
     path = Path(path)
     try:
@@ -179,6 +179,8 @@ def load_images(path: str | Path) -> list[np.ndarray]:
         raise OcrError(f"{path.name}: the file is empty.")
     if size > MAX_FILE_BYTES:
         raise OcrError(f"{path.name}: the file is {size // 2**20} MB; at most {MAX_FILE_BYTES // 2**20} MB can be read.")
+    if check_only:
+        return []
     data = path.read_bytes()
     return images_from_bytes(data, path.name, pdf=is_pdf(path, data[:5]))
 
@@ -375,24 +377,52 @@ def read_image(image: np.ndarray, index: int = 0, deskew: bool = True) -> OcrPag
     return OcrPage(index, image, _reading_order(lines), angle, time.perf_counter() - t0)
 
 
-def iter_pages(images: list[np.ndarray], deskew: bool = True) -> Iterator[OcrPage]:
-    for i, img in enumerate(images):
-        yield read_image(img, i, deskew)
+def page_from_text_layer(pdf_page: PdfPage, index: int) -> OcrPage:
+    """A PDF page's own text as a page of lines (confidence 1: nothing was guessed)."""
+    lines: list[OcrLine] = []
+    current: list[OcrChar] = []
+    for ch, box in [*pdf_page.chars, ("\n", (0, 0, 0, 0))]:
+        if ch == "\n":
+            boxes = [c.box for c in current if not c.char.isspace()]
+            if boxes:
+                while current[-1].char.isspace():
+                    current.pop()
+                while current[0].char.isspace():
+                    current.pop(0)
+                lines.append(OcrLine(current, (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                                               max(b[2] for b in boxes), max(b[3] for b in boxes))))
+            current = []
+        else:
+            current.append(OcrChar(ch, box, 1.0))
+    return OcrPage(index, pdf_page.image, lines)
 
 
 def read_document(path: str | Path, progress: Callable[[int, int], None] | None = None) -> OcrDocument:
-    """Read every page of an image or PDF file; raises :class:`OcrError` with one sentence when it cannot."""
+    """Read every page of an image or PDF file; raises :class:`OcrError` with one sentence when it cannot.
+
+    A PDF page with a text layer is taken as written; a scanned page is recognised.
+    """
     path = Path(path)
-    images = load_images(path)
-    return read_pages(images, path.name, progress)
+    load_images(path, check_only=True)
+    data = path.read_bytes()
+    if not is_pdf(path, data[:5]):
+        return read_pages(images_from_bytes(data, path.name), path.name, progress)
+    try:
+        pdf_pages = read_pdf(data)
+    except PdfError as exc:
+        raise OcrError(f"{path.name}: {exc}.") from None
+    sources = [p if p.has_text else p.image for p in pdf_pages]
+    return read_pages(sources, path.name, progress)
 
 
-def read_pages(images: list[np.ndarray], name: str, progress: Callable[[int, int], None] | None = None) -> OcrDocument:
+def read_pages(sources: list[np.ndarray | PdfPage], name: str,
+               progress: Callable[[int, int], None] | None = None) -> OcrDocument:
+    """Recognise page images (a :class:`PdfPage` with a text layer is taken as written)."""
     pages = []
-    for page in iter_pages(images):
-        pages.append(page)
+    for i, src in enumerate(sources):
+        pages.append(page_from_text_layer(src, i) if isinstance(src, PdfPage) else read_image(src, i))
         if progress:
-            progress(len(pages), len(images))
+            progress(len(pages), len(sources))
     doc = OcrDocument.from_pages(name, pages)
     if not doc.text.strip():
         what = "page" if len(pages) == 1 else f"{len(pages)} pages"

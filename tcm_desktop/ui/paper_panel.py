@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from tcm_desktop.ocr.correction import Correction, Corrector
-from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, images_from_bytes, load_images, read_pages
+from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, images_from_bytes, read_document, read_pages
 from tcm_desktop.ui.i18n import t
 from tcm_desktop.ui.tongue.panel import image_to_png, rgb_to_qimage
 from tcm_desktop.ui.workers import CameraWorker, Worker, WorkerPool
@@ -55,9 +55,13 @@ class OcrWorker(Worker):
         self.corrector_factory = corrector_factory or Corrector.from_model
 
     def work(self) -> tuple[OcrDocument, list[Correction]]:
-        images = self.images if self.images is not None else load_images(self.source)
-        name = self.name or (Path(self.source).name if self.source else "image")
-        doc = read_pages(images, name, progress=lambda done, total: self.progress.emit(done, total))
+        def progress(done: int, total: int) -> None:
+            self.progress.emit(done, total)
+
+        if self.images is None:
+            doc = read_document(self.source, progress)
+        else:
+            doc = read_pages(self.images, self.name or "image", progress)
         corrections = self.corrector_factory().propose(doc.text, doc.confidences())
         return doc, corrections
 
