@@ -13,7 +13,9 @@ it). CER = Levenshtein distance / reference length, whitespace removed on
 both sides, summed over pages. Entity F1 compares, per record, the multiset of
 (label, surface text) found by the shipped text model with the team's gold
 entities of the same (cut) text, so typed and OCR text are scored alike
-whatever their offsets. The time is the wall time of reading one page
+whatever their offsets. A correction is "right" when each character it
+changes lands, after aligning the OCR text with the reference, on the
+reference's own character. The time is the wall time of reading one page
 (deskew + detection + recognition) with onnxruntime limited to 2 threads,
 and the CPU time of the process for it (less sensitive to other programs
 on the machine; the 1-minute load average is recorded beside it).
@@ -39,6 +41,27 @@ from tcm_desktop.ocr.reader import LOW_CONFIDENCE, OcrDocument, read_image
 from tcm_desktop.ocr.synthetic import random_distortion, render_page
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training.team_records import load_splits
+
+
+def verdicts(ocr_text: str, ref: str, corrections) -> list[str]:
+    """Per correction: "right" when every changed character lands on the reference's character, else "wrong";
+    "unaligned" when the OCR text around it does not line up with the reference (difflib alignment)."""
+    from difflib import SequenceMatcher
+
+    keep = [i for i, ch in enumerate(ocr_text) if not ch.isspace()]
+    squeezed = "".join(ocr_text[i] for i in keep)
+    to_ref: dict[int, int] = {}
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, squeezed, ref, autojunk=False).get_opcodes():
+        if op in ("equal", "replace") and i2 - i1 == j2 - j1:
+            to_ref.update({keep[i1 + k]: j1 + k for k in range(i2 - i1)})
+    out = []
+    for c in corrections:
+        refs = [to_ref.get(ch.offset) for ch in c.changes]
+        if any(r is None for r in refs):
+            out.append("unaligned")
+        else:
+            out.append("right" if all(ref[r] == ch.after for r, ch in zip(refs, c.changes)) else "wrong")
+    return out
 
 
 def bag(pairs) -> Counter:
@@ -90,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         fixed = apply(doc.text, corrections)
         ref = squeeze(kept)
         e0, e1 = edit_distance(squeeze(doc.text), ref), edit_distance(squeeze(fixed), ref)
-        # a correction that turns a reading absent from the reference into a term present in it
-        good = sum(1 for c in corrections if c.after in ref and c.before not in ref)
+        verdict = verdicts(doc.text, ref, corrections)
+        totals.update(verdict)
         totals.update(ref_chars=len(ref), err_before=e0, err_after=e1, corrections=len(corrections))
         gold = bag((e.label, kept[e.start : e.end]) for e in rec.entities if e.end <= len(kept))
         for key, text in (("typed", kept), ("ocr", doc.text), ("ocr_corrected", fixed)):
@@ -99,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             for i, v in enumerate(prf(gold, bag((e.label, e.text) for e in found))):
                 f1s[key][i] += v
         per_page.append({"id": rec.id, "distortion": d.to_dict(), "chars": len(ref), "errors_before": e0,
-                         "errors_after": e1, "corrections": [(c.before, c.after) for c in corrections],
+                         "errors_after": e1, "corrections": [(c.before, c.after, v) for c, v in zip(corrections, verdict)],
                          "mean_confidence": round(doc.mean_confidence, 4), "angle": page.angle,
-                         "seconds": round(page.seconds, 3), "cpu_seconds": round(cpu[-1], 3), "corrections_to_reference_terms": good})
+                         "seconds": round(page.seconds, 3), "cpu_seconds": round(cpu[-1], 3)})
         print(f"{k + 1}/{len(records)} {rec.id} cer {e0 / len(ref):.4f} -> {e1 / len(ref):.4f} "
               f"{len(corrections)} corr {page.seconds:.2f}s", file=sys.stderr, flush=True)
     result = {
@@ -111,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         "cer_after": round(totals["err_after"] / totals["ref_chars"], 4),
         "reference_chars": totals["ref_chars"],
         "corrections": totals["corrections"],
+        "corrections_right": totals["right"], "corrections_wrong": totals["wrong"],
+        "corrections_unaligned": totals["unaligned"],
+        "pages_made_worse": sum(p["errors_after"] > p["errors_before"] for p in per_page),
         "entity_f1": {k: round(f1(*v), 4) for k, v in f1s.items()},
         "entity_counts": {k: dict(zip(("tp", "pred", "gold"), v)) for k, v in f1s.items()},
         "seconds_per_page": {"median": round(float(np.median(times)), 3), "p90": round(float(np.percentile(times, 90)), 3),

@@ -108,6 +108,10 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     ocr_info: dict[str, dict] = {}
     if args.ocr:
         records = _ocr_inputs(args.inputs, not args.no_correct, args.model, errors, ocr_info)
+        for rid, info in ocr_info.items():
+            if not info["readable"]:  # a warning, not a failure: the text is still output for review
+                stderr.write(f"warning: {rid}: the recognition confidence is too low to be useful "
+                             "(handwriting or a poor photo?); check the text\n")
         if records is None:
             return EXIT_MODEL_ERROR
     else:
@@ -191,8 +195,6 @@ def _ocr_inputs(paths: list[str], correct: bool, model: str | None, errors: list
         rid = Path(name).stem
         summary = doc.summary()
         info[rid] = {**summary, "corrections": [c.to_dict() for c in corrections]}
-        if not summary["readable"]:
-            errors.append(f"{name}: the recognition confidence is too low to be useful (handwriting or a poor photo?); check the text")
         records.append((rid, apply(doc.text, corrections)))
     return records
 
