@@ -242,3 +242,34 @@ def test_cli_structure_ocr(photographed_page, tmp_path) -> None:
     assert set(rec["ocr"]) >= {"pages", "mean_confidence", "corrections"} and rec["ocr"]["pages"] == 1
     labels = {(e["label"], e["text"]) for e in rec["entities"]}
     assert ("HERB", "枳壳") in labels and ("PULSE", "脉弦滑") in labels
+
+
+def test_cli_ocr_pdf_with_text_layer(tmp_path) -> None:
+    """A software-made PDF through ``structure --ocr``: its own text, nothing to correct, the record saved."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    from tcm_desktop.cli import main
+    from tcm_desktop.config import cjk_font_path
+    from tcm_desktop.records.database import Database
+
+    pdfmetrics.registerFont(TTFont("WQY", str(cjk_font_path()), subfontIndex=0))
+    path = tmp_path / "referral.pdf"
+    c = canvas.Canvas(str(path))
+    c.setFont("WQY", 14)
+    c.drawString(72, 760, "主诉：胃脘胀痛三天。")
+    c.drawString(72, 740, "处方：枳壳10g，陈皮6g。")
+    c.save()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["structure", "--ocr", "--no-correct", str(path), "--db", str(tmp_path / "r.sqlite3")], stdout=out, stderr=err) == 0
+    assert err.getvalue() == ""
+    rec = json.loads(out.getvalue())
+    assert rec["id"] == "referral" and rec["ocr"]["pages"] == 1 and rec["ocr"]["mean_confidence"] == 1.0
+    assert rec["ocr"]["corrections"] == [] and rec["ocr"]["readable"] is True
+    assert ("HERB", "枳壳") in {(e["label"], e["text"]) for e in rec["entities"]}
+    db = Database(tmp_path / "r.sqlite3")
+    try:
+        assert db.load_record("referral").text == "主诉：胃脘胀痛三天。\n处方：枳壳10g，陈皮6g。"
+    finally:
+        db.close()
