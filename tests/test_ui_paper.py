@@ -147,3 +147,13 @@ def test_low_confidence_page_warns_about_handwriting(qtbot) -> None:
     assert panel.warning.isVisible() and "手写" in panel.warning.text()
     assert panel.low_confidence_marks() == 4
     assert panel.highlight(1, 3) == [(0, chars[1].box), (0, chars[2].box)]
+
+
+def test_opencv_qt_plugin_path_is_dropped(monkeypatch) -> None:
+    from tcm_desktop.ui.app import drop_opencv_qt_paths
+
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", os.path.join("venv", "cv2", "qt", "plugins"))
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts")
+    drop_opencv_qt_paths()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts"  # not OpenCV's: kept
