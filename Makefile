@@ -4,6 +4,8 @@
 PYTHON ?= python3
 APP_VENV := .venv-app
 DEV_VENV := .venv
+# rapidocr without its opencv-python requirement (see pyproject.toml)
+OCR_PACKAGE := rapidocr-onnxruntime==1.4.4
 APT_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3
 
 .PHONY: run test system-packages lint
@@ -18,6 +20,7 @@ $(APP_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(APP_VENV)
 	$(APP_VENV)/bin/pip install -q --upgrade pip
 	$(APP_VENV)/bin/pip install -q -e .
+	$(APP_VENV)/bin/pip install -q --no-deps $(OCR_PACKAGE)
 	touch $@
 
 $(DEV_VENV)/.installed: pyproject.toml
@@ -25,6 +28,7 @@ $(DEV_VENV)/.installed: pyproject.toml
 	$(DEV_VENV)/bin/pip install -q --upgrade pip
 	$(DEV_VENV)/bin/pip install -q torch==2.13.0
 	$(DEV_VENV)/bin/pip install -q -e '.[train,dev]'
+	$(DEV_VENV)/bin/pip install -q --no-deps $(OCR_PACKAGE)
 	touch $@
 
 run: system-packages $(APP_VENV)/.installed

@@ -2,6 +2,7 @@
 
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
+    tcm-desktop structure --ocr [--no-correct] IMAGE_OR_PDF...
     tcm-desktop tongue [--masks DIR] IMAGE...
     tcm-desktop db encrypt|decrypt [--db PATH]     convert the record database (TCM_DB_PASSPHRASE)
     tcm-desktop db export [--db PATH] [--deidentify [--shift-dates]] [--format jsonl|json|csv] [--out FILE]
@@ -12,7 +13,9 @@
 ``{"id", "text"}`` per line, or ``-`` for standard input. A bad input gets a
 message naming it on standard error and a non-zero exit status at the end;
 the other inputs are still processed. With several records, ``--pdf PATH``
-is a folder that receives ``<id>.pdf`` per record.
+is a folder that receives ``<id>.pdf`` per record. With ``--ocr`` every input
+is a page photo, scan or PDF (one record per file, id = file stem), read
+offline; the lexicon corrections are applied and listed under ``"ocr"``.
 """
 
 from __future__ import annotations
@@ -69,7 +72,20 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
-    items = list(read_inputs(args.inputs, stdin, errors))
+    ocr_info: dict[str, dict] = {}
+    if args.ocr:
+        ocr_items = _ocr_inputs(args.inputs, not args.no_correct, args.model, errors, ocr_info)
+        for rid, info in ocr_info.items():
+            if not info["readable"]:  # a warning, not a failure: the text is still output for review
+                stderr.write(f"warning: {rid}: the recognition confidence is too low to be useful "
+                             "(handwriting or a poor photo?); check the text\n")
+        if ocr_items is None:
+            for msg in errors:
+                stderr.write(f"error: {msg}\n")
+            return EXIT_MODEL_ERROR
+        items = ocr_items
+    else:
+        items = list(read_inputs(args.inputs, stdin, errors))
     for msg in errors:
         stderr.write(f"error: {msg}\n")
     if not items:
@@ -97,11 +113,12 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         for r in results:
             r.tongue = with_record(tongue[0], r.entities)
         photo = _read_photo(args.image, stderr)
+    public = [{**_public(r), **({"ocr": ocr_info[r.id]} if r.id in ocr_info else {})} for r in results]
     if args.format == "jsonl":
-        for r in results:
-            stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
+        for d in public:
+            stdout.write(json.dumps(d, ensure_ascii=False) + "\n")
     elif args.format == "json":
-        stdout.write(json.dumps([_public(r) for r in results], ensure_ascii=False, indent=1) + "\n")
+        stdout.write(json.dumps(public, ensure_ascii=False, indent=1) + "\n")
     else:
         from tcm_desktop.records.exports import to_csv
 
@@ -166,6 +183,36 @@ def _open_db(path: str | None):  # noqa: ANN202 - a Database (imported lazily)
     db = Database(path or default_db_path())
     rotate_backups(db.path)
     return db
+
+
+def _ocr_inputs(paths: list[str], correct: bool, model: str | None, errors: list[str],
+                info: dict[str, dict]) -> list[InputRecord] | None:
+    """Read page photos/PDFs into records (id = file stem, source = the file); fill ``info[id]`` with the
+    OCR summary and corrections."""
+    from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.ocr.correction import Corrector, apply
+    from tcm_desktop.ocr.reader import OcrError, read_document
+
+    corrector = None
+    records = []
+    for name in paths:
+        try:
+            doc = read_document(name)
+        except OcrError as exc:
+            errors.append(str(exc).rstrip("."))
+            continue
+        if corrector is None and correct:
+            try:
+                corrector = Corrector.from_model(model)
+            except (OSError, ValueError, KeyError, ModelError) as exc:
+                errors.append(f"lexicon of the model cannot be read ({exc})")
+                return None
+        corrections = corrector.propose(doc.text, doc.confidences()) if corrector else []
+        rid = Path(name).stem
+        summary = doc.summary()
+        info[rid] = {**summary, "corrections": [c.to_dict() for c in corrections]}
+        records.append(InputRecord(rid, apply(doc.text, corrections), str(Path(name).resolve()), where=name))
+    return records
 
 
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
@@ -260,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doctor", default="", help="doctor name for the PDF report")
     s.add_argument("--user", default="", help="user name recorded in the database")
     s.add_argument("--image", help="a tongue photo to analyse and add to the record(s)")
+    s.add_argument("--ocr", action="store_true", help="inputs are page photos, scans or PDFs: read them offline first")
+    s.add_argument("--no-correct", action="store_true", help="with --ocr: list nothing and keep the OCR text as read")
     s.add_argument("--tongue-model", help="tongue model directory (default: the shipped models/tongue)")
     t = sub.add_parser("tongue", help="analyse tongue photos: one JSON line per image")
     t.add_argument("images", nargs="+", metavar="IMAGE")

@@ -115,3 +115,21 @@ class FakeEngine:
             yield self.structure(text, rid)
             if progress:
                 progress(i + 1, len(items))
+
+
+class FrameCamera:
+    """A camera that always delivers ``frame`` (BGR, as OpenCV does); subclasses set the frame."""
+
+    frame = None
+
+    def __init__(self, device: int) -> None:
+        self.device = device
+
+    def isOpened(self) -> bool:
+        return True
+
+    def read(self):
+        return True, self.frame.copy()
+
+    def release(self) -> None:
+        pass

@@ -18,7 +18,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from desktop_samples import SAMPLE_TEXT, FakeEngine  # noqa: E402
+from desktop_samples import SAMPLE_TEXT, FakeEngine, FrameCamera  # noqa: E402
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QContextMenuEvent, QFont, QImage, QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMenu  # noqa: E402
@@ -449,21 +449,13 @@ class _NoCamera:
         pass
 
 
-class _FakeCamera:
+class _FakeCamera(FrameCamera):
     def __init__(self, device: int) -> None:
         import numpy as np
 
+        super().__init__(device)
         self.frame = np.zeros((48, 64, 3), dtype=np.uint8)
         self.frame[:, :, 2] = 200  # red in BGR
-
-    def isOpened(self) -> bool:
-        return True
-
-    def read(self):
-        return True, self.frame.copy()
-
-    def release(self) -> None:
-        pass
 
 
 def test_camera_absent_shows_message(qtbot, make_window):

@@ -53,6 +53,13 @@ def install_fonts(app: Any) -> str | None:
     return family
 
 
+def drop_opencv_qt_paths() -> None:
+    """Undo what the non-headless OpenCV wheel (a dependency of rapidocr) does on import: point Qt at its Qt 5 plugins."""
+    for key in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
+        if f"cv2{os.sep}qt" in os.environ.get(key, ""):
+            del os.environ[key]
+
+
 def create_app(argv: Sequence[str] | None = None) -> Any:
     """The QApplication (reused when one exists), with fonts, organisation names and language installed."""
     from PySide6.QtCore import QCoreApplication, QSettings
@@ -62,6 +69,7 @@ def create_app(argv: Sequence[str] | None = None) -> Any:
 
     app = QApplication.instance()
     if app is None:
+        drop_opencv_qt_paths()
         QCoreApplication.setOrganizationName("tcm-structurer")
         QCoreApplication.setApplicationName("TCM Structurer")
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])

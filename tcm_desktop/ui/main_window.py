@@ -49,6 +49,7 @@ from tcm_desktop.ui.i18n import LANGUAGE_LABELS, is_traditional, t
 from tcm_desktop.ui.legend import Legend
 from tcm_desktop.ui.lock import LOCK_MINUTES_KEY, install_lock, lock_minutes
 from tcm_desktop.ui.offsets import OffsetMap
+from tcm_desktop.ui.paper_panel import PaperPanel
 from tcm_desktop.ui.record_editor import RecordEditor
 from tcm_desktop.ui.review import ReviewController
 from tcm_desktop.ui.structured_view import StructuredView
@@ -104,6 +105,10 @@ class MainWindow(QMainWindow):
         self.controller.changed.connect(self._update_counts)
         self.controller.changed.connect(self._on_entities_changed)
         self.tongue_panel.insertTextRequested.connect(self.insert_tongue_text)
+        self.paper_panel.textReady.connect(self.load_paper_text)
+        self.paper_panel.replaceRequested.connect(self.replace_paper_text)
+        self.paper_panel.offsetClicked.connect(self.select_at_offset)
+        self.controller.currentChanged.connect(self._on_current_for_paper)
         self.controller.message.connect(self.show_message)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
         self.editor.textChanged.connect(self._on_text_changed)
@@ -160,6 +165,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.entity_list, t("实体"))
         self.tabs.addTab(self.structured_view, t("结构化"))
         self.tabs.addTab(self.tongue_panel, t("舌象"))
+        self.paper_panel = PaperPanel(self.pool, capture_factory=capture_factory)
+        self.tabs.addTab(self.paper_panel, t("纸质病历"))
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -206,6 +213,7 @@ class MainWindow(QMainWindow):
         self.act_batch = self._action("批量导入…", self.batch_import, None, "actBatch")
         self.act_insights = self._action("诊所统计…", self.open_insights, None, "actInsights")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
+        self.act_paper = self._action("从图片/PDF读取病历…", self.read_paper, None, "actPaper")
         self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
         self.act_undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
         self.act_redo = self.controller.undo_stack.createRedoAction(self, t("重做"))
@@ -225,7 +233,7 @@ class MainWindow(QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu(t("文件"))
-        for a in (self.act_new, self.act_history, self.act_save, self.act_batch, self.act_insights):
+        for a in (self.act_new, self.act_history, self.act_save, self.act_batch, self.act_insights, self.act_paper):
             m.addAction(a)
         m.addSeparator()
         for a in (self.act_pdf, self.act_json, self.act_csv, self.act_deid):
@@ -469,6 +477,52 @@ class MainWindow(QMainWindow):
         self.editor.setFocus()
         self.show_message(t("已插入舌象描述（Ctrl+Z 撤销）；重新分析后会与照片核对"))
         return True
+
+    # -- records on paper ---------------------------------------------------------
+    def read_paper(self, path: str | Path | None = None) -> bool:
+        """Open a page photo, scan or PDF in the paper tab; the text lands in a new record when read."""
+        self.tabs.setCurrentWidget(self.paper_panel)
+        if path is None:
+            self.paper_panel.choose_file()
+            return self.paper_panel.busy
+        return self.paper_panel.open_file(path)
+
+    def load_paper_text(self, text: str) -> None:
+        self.new_record()
+        self.controller.reset(text)
+        self.editor.set_text(text)
+        self._draft_dirty = True
+        self.show_message(t("已读入纸质病历；请核对橙框标出的低置信度字符"))
+        if self.engine is not None:
+            self.analyse()
+
+    def replace_paper_text(self, start: int, end: int, piece: str) -> None:
+        """A correction applied or undone: an ordinary edit of the editor (same length, entities keep their place)."""
+        text = self.editor.text()
+        if end > len(text):
+            return
+        omap = OffsetMap(text)
+        c = QTextCursor(self.editor.document())
+        c.setPosition(omap.to_qt(start))
+        c.setPosition(omap.to_qt(end), QTextCursor.MoveMode.KeepAnchor)
+        c.insertText(piece)
+
+    def select_at_offset(self, offset: int) -> None:
+        """A character clicked on the page: make the entity holding it current, else put the cursor there."""
+        for i, e in enumerate(self.controller.state.entities):
+            if e.start <= offset < e.end:
+                self.controller.set_current(i)
+                return
+        c = self.editor.textCursor()
+        c.setPosition(OffsetMap(self.editor.text()).to_qt(offset))
+        self.editor.setTextCursor(c)
+
+    def _on_current_for_paper(self, index: int) -> None:
+        ents = self.controller.state.entities
+        if 0 <= index < len(ents) and self.paper_panel.doc is not None:
+            self.paper_panel.highlight(ents[index].start, ents[index].end)
+        else:
+            self.paper_panel.highlight(0, 0)
 
     # -- drafts -----------------------------------------------------------------
     def _on_text_changed(self) -> None:

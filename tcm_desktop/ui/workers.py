@@ -10,7 +10,9 @@ lambdas: a lambda has no thread affinity and would run in the worker).
 
 If the function returns a generator (the core's job protocol, see
 :mod:`tcm_desktop.progress`), each ``yield`` is emitted as ``progress`` and the
-generator's ``return`` value as ``result``. Cancel is cooperative: ``cancel()``
+generator's ``return`` value as ``result``. A function that reports through a
+callback instead (``fn(..., progress=callback)``) gets one with
+``progress_kwarg="progress"``: each call is emitted as ``progress``. Cancel is cooperative: ``cancel()``
 sets a flag checked at each ``yield``; the generator is then closed, or, with
 ``report_when_cancelled``, sent :class:`~tcm_desktop.progress.Cancelled` so it
 can return what it has done. A cancelled task otherwise never emits ``result``.
@@ -44,10 +46,13 @@ class Task(QObject):
     error = Signal(str)
     finished = Signal()
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, report_when_cancelled: bool = False, **kwargs: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any, report_when_cancelled: bool = False,
+                 progress_kwarg: str | None = None, **kwargs: Any) -> None:
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.report_when_cancelled = report_when_cancelled
+        if progress_kwarg:
+            self.kwargs[progress_kwarg] = self._report
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -56,6 +61,10 @@ class Task(QObject):
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+    def _report(self, *step: Any) -> None:
+        """The progress callback handed to callback-style functions (runs on the worker thread)."""
+        self.progress.emit(step[0] if len(step) == 1 else step)
 
     def _drive(self, job: Generator[Any, None, Any]) -> tuple[bool, Any]:
         """Iterate a job generator; (whether to report, its return value)."""

@@ -906,6 +906,88 @@
     <message>
         <source>删除失败：</source>
         <translation>Delete failed: </translation>
+        <source> 页</source>
+        <translation> </translation>
+    </message>
+    <message>
+        <source>第 </source>
+        <translation>Page </translation>
+    </message>
+    <message>
+        <source>从图片/PDF读取病历</source>
+        <translation>Read a record from an image or PDF</translation>
+    </message>
+    <message>
+        <source>从图片/PDF读取病历…</source>
+        <translation>Read a record from an image or PDF…</translation>
+    </message>
+    <message>
+        <source>剪贴板中没有图片。</source>
+        <translation>There is no image on the clipboard.</translation>
+    </message>
+    <message>
+        <source>剪贴板图片</source>
+        <translation>clipboard image</translation>
+    </message>
+    <message>
+        <source>实时预览中：让整页充满画面、光线均匀，然后点击“拍照识别”</source>
+        <translation>Live preview: fill the frame with the page in even light, then click &quot;Capture and read&quot;</translation>
+    </message>
+    <message>
+        <source>已识别 %p 页，平均置信度 %c；橙框为低置信度字符，请核对。</source>
+        <translation>Read %p page(s), mean confidence %c; characters in orange boxes are uncertain, please check them.</translation>
+    </message>
+    <message>
+        <source>已读入纸质病历；请核对橙框标出的低置信度字符</source>
+        <translation>Paper record read; please check the uncertain characters marked in orange</translation>
+    </message>
+    <message>
+        <source>打开图片/PDF…</source>
+        <translation>Open image/PDF…</translation>
+    </message>
+    <message>
+        <source>拍照或扫描的纸质病历：打开、拖入或粘贴图片/PDF，离线识别后放入编辑器。</source>
+        <translation>A photographed or scanned paper record: open, drop or paste an image/PDF; it is read offline and put into the editor.</translation>
+    </message>
+    <message>
+        <source>拍照识别</source>
+        <translation>Capture and read</translation>
+    </message>
+    <message>
+        <source>摄像头拍照</source>
+        <translation>Camera</translation>
+    </message>
+    <message>
+        <source>摄像头照片</source>
+        <translation>camera photo</translation>
+    </message>
+    <message>
+        <source>正在识别…</source>
+        <translation>Reading…</translation>
+    </message>
+    <message>
+        <source>没有纠错建议</source>
+        <translation>No correction proposed</translation>
+    </message>
+    <message>
+        <source>粘贴图片</source>
+        <translation>Paste image</translation>
+    </message>
+    <message>
+        <source>纸质病历</source>
+        <translation>Paper</translation>
+    </message>
+    <message>
+        <source>识别纠错建议（取消勾选即撤销）：</source>
+        <translation>Proposed corrections (uncheck to undo):</translation>
+    </message>
+    <message>
+        <source>识别置信度过低，文本可能不可用：本功能不支持手写病历，请核对或手动录入。</source>
+        <translation>The recognition confidence is too low for the text to be useful: handwritten records are not supported; please check the text or type it.</translation>
+    </message>
+    <message>
+        <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
+        <translation>Images or PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
     </message>
 </context>
 </TS>

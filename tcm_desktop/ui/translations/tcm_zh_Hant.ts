@@ -903,5 +903,85 @@
       <source>删除失败：</source>
       <translation>刪除失敗：</translation>
     </message>
+    <message>
+      <source>第 </source>
+      <translation>第 </translation>
+    </message>
+    <message>
+      <source>从图片/PDF读取病历</source>
+      <translation>從圖片/PDF讀取病歷</translation>
+    </message>
+    <message>
+      <source>从图片/PDF读取病历…</source>
+      <translation>從圖片/PDF讀取病歷…</translation>
+    </message>
+    <message>
+      <source>剪贴板中没有图片。</source>
+      <translation>剪貼板中沒有圖片。</translation>
+    </message>
+    <message>
+      <source>剪贴板图片</source>
+      <translation>剪貼板圖片</translation>
+    </message>
+    <message>
+      <source>实时预览中：让整页充满画面、光线均匀，然后点击“拍照识别”</source>
+      <translation>實時預覽中：讓整頁充滿畫面、光線均勻，然後點擊“拍照識別”</translation>
+    </message>
+    <message>
+      <source>已识别 %p 页，平均置信度 %c；橙框为低置信度字符，请核对。</source>
+      <translation>已識別 %p 頁，平均置信度 %c；橙框爲低置信度字符，請覈對。</translation>
+    </message>
+    <message>
+      <source>已读入纸质病历；请核对橙框标出的低置信度字符</source>
+      <translation>已讀入紙質病歷；請覈對橙框標出的低置信度字符</translation>
+    </message>
+    <message>
+      <source>打开图片/PDF…</source>
+      <translation>打開圖片/PDF…</translation>
+    </message>
+    <message>
+      <source>拍照或扫描的纸质病历：打开、拖入或粘贴图片/PDF，离线识别后放入编辑器。</source>
+      <translation>拍照或掃描的紙質病歷：打開、拖入或粘貼圖片/PDF，離線識別後放入編輯器。</translation>
+    </message>
+    <message>
+      <source>拍照识别</source>
+      <translation>拍照識別</translation>
+    </message>
+    <message>
+      <source>摄像头拍照</source>
+      <translation>攝像頭拍照</translation>
+    </message>
+    <message>
+      <source>摄像头照片</source>
+      <translation>攝像頭照片</translation>
+    </message>
+    <message>
+      <source>正在识别…</source>
+      <translation>正在識別…</translation>
+    </message>
+    <message>
+      <source>没有纠错建议</source>
+      <translation>沒有糾錯建議</translation>
+    </message>
+    <message>
+      <source>粘贴图片</source>
+      <translation>粘貼圖片</translation>
+    </message>
+    <message>
+      <source>纸质病历</source>
+      <translation>紙質病歷</translation>
+    </message>
+    <message>
+      <source>识别纠错建议（取消勾选即撤销）：</source>
+      <translation>識別糾錯建議（取消勾選即撤銷）：</translation>
+    </message>
+    <message>
+      <source>识别置信度过低，文本可能不可用：本功能不支持手写病历，请核对或手动录入。</source>
+      <translation>識別置信度過低，文本可能不可用：本功能不支持手寫病歷，請覈對或手動錄入。</translation>
+    </message>
+    <message>
+      <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
+      <translation>圖片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
+    </message>
   </context>
 </TS>
