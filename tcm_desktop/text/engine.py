@@ -17,6 +17,7 @@ all call it. Steps for a batch of records:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +154,22 @@ class StructuringEngine:
 
     @staticmethod
     def _resolve(spans: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
-        """One consistent flat span set: on overlap keep the more confident span."""
+        """One consistent flat span set: on overlap keep the more confident span.
+
+        Most confident first; the kept spans stay disjoint and sorted, so one
+        binary search (the kept span starting last before the candidate's end)
+        tells whether a candidate overlaps any of them: O(n log n), not O(n^2).
+        """
+        starts: list[int] = []
+        ends: list[int] = []
         kept: list[tuple[int, int, str, float]] = []
         for sp in sorted(spans, key=lambda x: (-x[3], x[0])):
-            if all(sp[1] <= k[0] or k[1] <= sp[0] for k in kept):
-                kept.append(sp)
+            i = bisect_left(starts, sp[1])
+            if i and ends[i - 1] > sp[0]:
+                continue
+            starts.insert(i, sp[0])
+            ends.insert(i, sp[1])
+            kept.append(sp)
         return sorted(kept)
 
     def _structure_chunk(self, part, should_stop, naive_batch_size) -> list[StructuredRecord]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tcm_desktop.artifacts import ModelError, onnx_session, verify_checksums
 from tcm_desktop.text.lexicon import Lexicon
-from tcm_desktop.text.tagging import decode_batch, model_char, spans_from_tags
+from tcm_desktop.text.tagging import SpanDecoder, crf_decode, model_char
 
 ARTIFACT_FILES = {
     "int8": "model.int8.onnx",
@@ -59,6 +59,7 @@ class NerRuntime:
         self.max_len: int = int(meta["max_len"])
         self.n_lex: int = int(meta["n_lex"])
         self.stoi = {c: i for i, c in enumerate(meta["vocab"])}
+        self.spans = SpanDecoder(self.tags)
         onnx_name = ARTIFACT_FILES["int8"] if precision == "int8" else "model.fp32.onnx"
         self.session = onnx_session(self.dir / onnx_name, threads)
 
@@ -97,8 +98,5 @@ class NerRuntime:
         for i, e in enumerate(emissions):
             batch[i, : len(e)] = e
         lengths = np.array([len(e) for e in emissions])
-        paths, confs = decode_batch(batch, lengths, self.transitions, self.start, self.end)
-        return [
-            [(s, e, lab, float(conf[s:e].min())) for s, e, lab in spans_from_tags(path, self.tags)]
-            for path, conf in zip(paths, confs)
-        ]
+        paths, confs = crf_decode(batch, lengths, self.transitions, self.start, self.end)
+        return self.spans(paths, confs, lengths)
