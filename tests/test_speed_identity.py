@@ -194,3 +194,18 @@ def test_overlap_resolution_identical_to_reference() -> None:
             s = rng.randint(0, 60)
             spans.append((s, s + rng.randint(1, 8), rng.choice("ABC"), rng.choice([0.5, 0.7, 0.9, rng.random()])))
         assert StructuringEngine._resolve(spans) == ref_resolve(spans)
+
+
+def test_assertions_identical_to_golden_on_gold_spans() -> None:
+    """The once-per-sentence cue scan decides every gold span of every team record as before."""
+    from tcm_desktop.structured import FoundEntity
+    from tcm_desktop.text.assertion import assign_assertions
+
+    code = {"present": "P", "absent": "A", "possible": "U", "history": "H", "family": "F"}
+    golden = json.loads((REPO / "tests" / "data" / "golden_assertions_gold_spans.json").read_text(encoding="utf-8"))
+    records = load_pool("train") + load_pool("test")
+    assert sorted(r.id for r in records) == sorted(golden)
+    for r in records:
+        ents = [FoundEntity(g.start, g.end, g.label, r.text[g.start : g.end]) for g in r.entities]
+        assign_assertions(r.text, ents)
+        assert "".join(code[e.assertion] for e in ents) == golden[r.id], r.id

@@ -122,14 +122,16 @@ def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarr
     transitions = transitions.astype(np.float32)
     lengths = np.asarray(lengths)
     valid = np.arange(t_len)[None, :] < lengths[:, None]  # [B, T]
-    # Viterbi over [B, to, from] so both reductions run along the contiguous last axis
+    # Viterbi over [B, to, from]: argmax along the contiguous last axis is the fast one
     trans_t = np.ascontiguousarray(transitions.T)[None]
     score = start[None, :] + em[:, 0]
     back = np.zeros((b, t_len, k), dtype=np.intp)
     for t in range(1, t_len):
         cand = score[:, None, :] + trans_t
-        back[:, t] = cand.argmax(2)
-        score = np.where(valid[:, t : t + 1], cand.max(2) + em[:, t], score)
+        idx = cand.argmax(2)
+        back[:, t] = idx
+        best = np.take_along_axis(cand, idx[:, :, None], 2)[:, :, 0]
+        score = np.where(valid[:, t : t + 1], best + em[:, t], score)
     score = score + end[None, :]
     rows = np.arange(b)
     last = lengths - 1
