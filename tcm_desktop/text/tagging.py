@@ -36,6 +36,10 @@ def model_char(c: str) -> str:
     return c
 
 
+#: :func:`model_char` as a ``str.translate`` table (the characters it changes).
+MODEL_CHARS = {o: ord(model_char(chr(o))) for o in [*range(0xFF01, 0xFF5F), 0x3000, ord("\t")]}
+
+
 def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
     """``[from, to]`` boolean matrix of BIO-valid transitions (I-X only after B-X/I-X)."""
     k = len(tags)
