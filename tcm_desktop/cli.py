@@ -112,48 +112,59 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     except ModelError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
-    results = list(engine.structure_many(records, progress=Progress(stderr)))
+    tongue = None
     if args.image:
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
             return EXIT_MODEL_ERROR
-        from tcm_desktop.tongue.wording import compare_with_record, tongue_text
-
-        for r in results:
-            t = dict(tongue[0])
-            if t.get("ok"):
-                t["disagreements"] = compare_with_record(t, r.entities)
-                t["suggested_text"] = tongue_text(t)
-            r.tongue = t
-    if args.format == "jsonl":
-        for r in results:
-            stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
-    elif args.format == "json":
-        stdout.write(json.dumps([_public(r) for r in results], ensure_ascii=False, indent=1) + "\n")
-    else:
-        from tcm_desktop.records.exports import to_csv
-
-        stdout.write(to_csv(results))
+    db = None
     if args.db:
         from tcm_desktop.records.database import Database
 
         db = Database(args.db)
-        try:
-            for r in results:
+    pdf_dir = None
+    if args.pdf and len(records) > 1:
+        pdf_dir = Path(args.pdf)
+        pdf_dir.mkdir(parents=True, exist_ok=True)
+    # Records stream through: each is written (JSON lines), saved and reported as
+    # it comes, so memory does not grow with the number of records; only the
+    # JSON-array and CSV outputs need them all at the end.
+    kept = []
+    try:
+        for r in engine.structure_many(records, progress=Progress(stderr)):
+            if tongue is not None:
+                _attach_tongue(r, tongue[0])
+            if args.format == "jsonl":
+                stdout.write(json.dumps(_public(r), ensure_ascii=False) + "\n")
+            else:
+                kept.append(r)
+            if db is not None:
                 db.save_record(r, user=args.user)
-        finally:
-            db.close()
-    if args.pdf:
-        from tcm_desktop.records.report_pdf import write_report
+            if args.pdf:
+                from tcm_desktop.records.report_pdf import write_report
 
-        target = Path(args.pdf)
-        if len(results) == 1:
-            write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            for r in results:
-                write_report(target / f"{r.id}.pdf", r, clinic=args.clinic, doctor=args.doctor)
+                target = pdf_dir / f"{r.id}.pdf" if pdf_dir else Path(args.pdf)
+                write_report(target, r, clinic=args.clinic, doctor=args.doctor)
+    finally:
+        if db is not None:
+            db.close()
+    if args.format == "json":
+        stdout.write(json.dumps([_public(r) for r in kept], ensure_ascii=False, indent=1) + "\n")
+    elif args.format == "csv":
+        from tcm_desktop.records.exports import to_csv
+
+        stdout.write(to_csv(kept))
     return EXIT_INPUT_ERROR if errors else EXIT_OK
+
+
+def _attach_tongue(record, analysis: dict) -> None:
+    from tcm_desktop.tongue.wording import compare_with_record, tongue_text
+
+    t = dict(analysis)
+    if t.get("ok"):
+        t["disagreements"] = compare_with_record(t, record.entities)
+        t["suggested_text"] = tongue_text(t)
+    record.tongue = t
 
 
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:

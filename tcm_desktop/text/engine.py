@@ -91,7 +91,7 @@ class StructuringEngine:
     """Loads ``models/ner`` once and structures records with it."""
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
-                 max_batch_tokens: int = 1024, context: int = 8, precision: str = "int8",
+                 max_batch_tokens: int = 2048, context: int = 8, precision: str = "int8",
                  decode_tokens: int = 8192, chunk_chars: int = 32768, window_features_above: int = 8192) -> None:
         directory = Path(model_dir) if model_dir else models_dir() / "ner"
         self.ner = NerRuntime(directory, threads=threads, precision=precision)
