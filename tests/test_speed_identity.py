@@ -39,31 +39,40 @@ def golden_items() -> list[tuple[str, str]]:
 # --------------------------------------------------------------- frozen references
 
 
-def ref_lexicon_features(terms: dict[str, list[str]], text: str, max_len: int = 16) -> np.ndarray:
-    categories = tuple(terms)
-    by_len: dict[int, dict[str, int]] = {}
-    for ci, cat in enumerate(categories):
-        for w in frozenset(t for t in terms[cat] if 1 <= len(t) <= max_len):
-            by_len.setdefault(len(w), {})
-            by_len[len(w)][w] = by_len[len(w)].get(w, 0) | (1 << ci)
-    feats = np.zeros((len(text), 4 * len(categories)), dtype=np.uint8)
-    for length in sorted(by_len, reverse=True):
-        for i in range(0, len(text) - length + 1):
-            mask = by_len[length].get(text[i : i + length])
-            if not mask:
-                continue
-            start, end = i, i + length
-            for ci in range(len(categories)):
-                if not mask >> ci & 1:
+class RefLexicon:
+    """The matcher before Aho-Corasick: a dictionary probe per position and word length."""
+
+    def __init__(self, terms: dict[str, list[str]], max_len: int = 16) -> None:
+        self.categories = tuple(terms)
+        self.by_len: dict[int, dict[str, int]] = {}
+        for ci, cat in enumerate(self.categories):
+            for w in frozenset(t for t in terms[cat] if 1 <= len(t) <= max_len):
+                self.by_len.setdefault(len(w), {})
+                self.by_len[len(w)][w] = self.by_len[len(w)].get(w, 0) | (1 << ci)
+
+    def features(self, text: str) -> np.ndarray:
+        feats = np.zeros((len(text), 4 * len(self.categories)), dtype=np.uint8)
+        for length in sorted(self.by_len, reverse=True):
+            for i in range(0, len(text) - length + 1):
+                mask = self.by_len[length].get(text[i : i + length])
+                if not mask:
                     continue
-                base = 4 * ci
-                if end - start == 1:
-                    feats[start, base + 3] = 1
-                else:
-                    feats[start, base] = 1
-                    feats[start + 1 : end - 1, base + 1] = 1
-                    feats[end - 1, base + 2] = 1
-    return feats
+                start, end = i, i + length
+                for ci in range(len(self.categories)):
+                    if not mask >> ci & 1:
+                        continue
+                    base = 4 * ci
+                    if end - start == 1:
+                        feats[start, base + 3] = 1
+                    else:
+                        feats[start, base] = 1
+                        feats[start + 1 : end - 1, base + 1] = 1
+                        feats[end - 1, base + 2] = 1
+        return feats
+
+
+def ref_lexicon_features(terms: dict[str, list[str]], text: str) -> np.ndarray:
+    return RefLexicon(terms).features(text)
 
 
 def ref_decode_batch(emissions, lengths, transitions, start, end):
@@ -144,10 +153,10 @@ def test_engine_output_identical_to_golden_on_team_test_records(shipped_engine) 
 
 def test_lexicon_features_identical_to_reference() -> None:
     terms = json.loads((SHIPPED / "lexicon.json").read_text(encoding="utf-8"))["terms"]
-    lex = Lexicon(terms)
+    lex, ref = Lexicon(terms), RefLexicon(terms)
     texts = [r.text for r in load_pool("test")[:40]] + ["", "头", "头痛头痛", "ＡＢＣ　头痛\n"]
     for text in texts:
-        assert np.array_equal(lex.features(text), ref_lexicon_features(terms, text)), text[:30]
+        assert np.array_equal(lex.features(text), ref.features(text)), text[:30]
 
 
 def test_lexicon_overlapping_words_of_several_categories() -> None:

@@ -67,6 +67,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import ahocorasick
+
 from tcm_desktop.structured import FoundEntity, Section
 from tcm_desktop.text.sections import find_sections
 
@@ -172,6 +174,7 @@ class _Ctx:
     masked: str  # text with transparent entities replaced by \x00
     sections: list[Section]
     _breaks: dict[str, list[int]] = field(default_factory=dict)
+    _all: dict[tuple[str, ...], tuple[list[int], list[int]]] = field(default_factory=dict)
     _found: dict[tuple, list[tuple[str, list[int]]]] = field(default_factory=dict)
 
     def breaks(self, ends: str) -> list[int]:
@@ -193,22 +196,37 @@ class _Ctx:
         return b[i] if i < len(b) else len(self.text)
 
     def occurrences(self, cues: tuple[str, ...], a: int, z: int) -> list[tuple[str, list[int]]]:
-        """Every start (overlaps included) of every cue in ``masked[a:z]``, per cue in list order."""
+        """Every start (overlaps included) of every cue in ``masked[a:z]``, per cue in list order.
+
+        The whole masked text is scanned once per cue list (one Aho-Corasick
+        pass); each sentence then takes its slice by binary search.
+        """
         key = (cues, a, z)
         found = self._found.get(key)
         if found is None:
-            region = self.masked[a:z]
-            found = []
-            for cue in cues:
-                at: list[int] = []
-                i = region.find(cue)
-                while i >= 0:
-                    at.append(a + i)
-                    i = region.find(cue, i + 1)
-                if at:
-                    found.append((cue, at))
-            self._found[key] = found
+            every = self._all.get(cues)
+            if every is None:
+                hits = sorted((end - len(cues[ci]) + 1, ci) for end, ci in _automaton(cues).iter(self.masked))
+                every = self._all[cues] = ([h[0] for h in hits], [h[1] for h in hits])
+            starts, which = every
+            lo, hi = bisect_left(starts, a), bisect_left(starts, z)
+            per_cue: dict[int, list[int]] = {}
+            for p, ci in zip(starts[lo:hi], which[lo:hi]):
+                if p + len(cues[ci]) <= z:
+                    per_cue.setdefault(ci, []).append(p)
+            found = self._found[key] = [(cues[ci], per_cue[ci]) for ci in sorted(per_cue)]
         return found
+
+
+@lru_cache(maxsize=64)
+def _automaton(cues: tuple[str, ...]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton over ``cues``; each hit's value is the cue's index in the list."""
+    auto = ahocorasick.Automaton()
+    for ci, cue in enumerate(cues):
+        if cue not in auto:
+            auto.add_word(cue, ci)
+    auto.make_automaton()
+    return auto
 
 
 @lru_cache(maxsize=64)
