@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import sqlite3
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,10 +30,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from tcm_desktop.config import user_dir
 from tcm_desktop.structured import StructuredRecord
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas whenever it is installed, only to map pandas
+    column types the app never stores; that import alone costs ~0.8 s and tens of
+    MB (pyarrow) before the window can show (issue 14). Hide pandas meanwhile."""
+    hide = "pandas" not in sys.modules
+    if hide:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # makes ``import pandas`` fail
+    try:
+        import sqlite_utils
+    finally:
+        if hide:
+            del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 SCHEMA_VERSION = 1
 DEFAULT_DB_NAME = "tcm.sqlite3"
