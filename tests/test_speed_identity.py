@@ -222,3 +222,41 @@ def test_assertions_identical_to_golden_on_gold_spans() -> None:
         ents = [FoundEntity(g.start, g.end, g.label, r.text[g.start : g.end]) for g in r.entities]
         assign_assertions(r.text, ents)
         assert "".join(code[e.assertion] for e in ents) == golden[r.id], r.id
+
+
+def test_window_features_equal_the_whole_record_slice(shipped_engine) -> None:
+    """Long records get lexicon features per window; they must be the whole record's, sliced."""
+    text = golden_items()[-1][1]
+    whole = shipped_engine.ner.features(text)
+    rng = random.Random(5)
+    for _ in range(60):
+        s = rng.randint(0, len(text) - 1)
+        e = min(len(text), s + rng.randint(1, 144))
+        assert np.array_equal(shipped_engine.ner.window_features(text, s, e), whole[s:e]), (s, e)
+    assert np.array_equal(shipped_engine.ner.encode(text[100:228]), shipped_engine.ner.encode(text)[100:228])
+
+
+def test_chunks_are_bounded_in_records_and_characters(shipped_engine) -> None:
+    items = [(str(i), "头痛" * n) for i, n in enumerate([10, 20000, 5, 5, 16000, 16000, 3])]
+    chunks = list(shipped_engine._chunks(items, chunk=3))
+    assert [rid for c in chunks for rid, _ in c] == [rid for rid, _ in items]
+    for c in chunks:
+        assert len(c) <= 3
+        assert len(c) == 1 or sum(len(t) for _, t in c) <= shipped_engine.chunk_chars
+
+
+def test_naive_batching_strategies_cover_every_window(shipped_engine) -> None:
+    """The benchmark's baselines see every window exactly once; an unknown strategy is refused."""
+    texts = [t for _, t in golden_items()[:5]] + [golden_items()[-2][1]]
+    pieces = shipped_engine._pieces(texts)
+    for batching in ("pruned", "fixed", "record"):
+        plan = shipped_engine._plan(pieces, batching, 16)
+        assert sorted(i for b in plan for i in b) == list(range(len(pieces)))
+    record_plan = shipped_engine._plan(pieces, "record", 16)
+    assert all(len({pieces[i].record for i in b}) == 1 for b in record_plan)
+    pruned = shipped_engine._plan(pieces, "pruned", 16)
+    assert all(max(pieces[i].end - pieces[i].start for i in b) * len(b) <= shipped_engine.max_batch_tokens for b in pruned)
+    recs = list(shipped_engine.structure_many([("a", texts[0]), ("b", texts[-1])], batching="record"))
+    assert [r.id for r in recs] == ["a", "b"] and recs[1].entities
+    with pytest.raises(ValueError, match="batching"):
+        list(shipped_engine.structure_many([("a", "头痛")], batching="whole"))
