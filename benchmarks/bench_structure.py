@@ -245,6 +245,37 @@ def child_levers(model: str) -> dict:
     return out
 
 
+def child_ops(model: str) -> dict:
+    """Where onnxruntime spends its time, by operator type (its own profiler), on typical records."""
+    import onnxruntime as ort
+
+    from tcm_desktop.text.engine import StructuringEngine
+    from tcm_desktop.text.runtime import Window
+
+    engine = StructuringEngine(model)
+    texts = sample_texts("typical", 60)
+    opts = ort.SessionOptions()
+    opts.enable_profiling = True
+    opts.log_severity_level = 3
+    opts.profile_file_prefix = str(Path(tempfile.mkdtemp()) / "ort")
+    opts.intra_op_num_threads = 2
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    engine.ner.session = ort.InferenceSession(engine.ner.session._model_path, opts, providers=["CPUExecutionProvider"])
+    pieces = engine._pieces(texts)
+    wins = [Window(p.record, p.start, engine.ner.encode(texts[p.record][p.start:p.end]),
+                   engine.ner.window_features(texts[p.record], p.start, p.end)) for p in pieces]
+    for i in range(0, len(wins), 16):
+        engine.ner.emissions(wins[i:i + 16])
+    trace = json.loads(Path(engine.ner.session.end_profiling()).read_text())
+    by_op: dict[str, float] = {}
+    for ev in trace:
+        if ev.get("cat") == "Node" and ev["name"].endswith("_kernel_time"):
+            op = ev.get("args", {}).get("op_name", "?")
+            by_op[op] = by_op.get(op, 0.0) + ev["dur"]
+    total = sum(by_op.values()) or 1.0
+    return {k: round(100 * v / total, 1) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])[:12]}
+
+
 def child_window(t_spawn: float) -> dict:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings, QTimer
@@ -369,6 +400,8 @@ def main() -> int:
             out = child_levers(sys.argv[3])
         elif kind == "window":
             out = child_window(float(sys.argv[3]))
+        elif kind == "ops":
+            out = child_ops(sys.argv[3])
         else:
             out = child_quality(sys.argv[3])
         print(json.dumps(out))
@@ -393,6 +426,7 @@ def main() -> int:
         results["configs"][name] = run_child("engine", name, model)
     print("levers, CLI, window, quality ...", file=sys.stderr, flush=True)
     results["levers"] = run_child("levers", str(args.model))
+    results["onnx_ops_percent"] = run_child("ops", str(args.model))
     results["cli"] = cli_run(args.model)
     results["window"] = run_child("window", repr(time.time()))
     results["quality"] = run_child("quality", str(args.model))
@@ -497,6 +531,10 @@ def page(results: dict) -> str:
             sp = f"{v['old'] / v['new']:.1f}x" if v["new"] else "-"
             extra = f" (64-window decode groups: {v['new, 64-window decode groups']} s)" if "new, 64-window decode groups" in v else ""
             lines.append(f"| {k} | {round(v['old'], 3)} | {v['new']}{extra} | {sp} | {v['what']} |")
+    ops = results.get("onnx_ops_percent", {})
+    if ops:
+        lines += ["", "onnxruntime time by operator type (its profiler, typical records, % of kernel time): "
+                  + ", ".join(f"{k} {v}" for k, v in ops.items()) + "."]
     c, w, q = results["cli"], results["window"], results["quality"]
     lines += ["", "## CLI, window, quality", "",
               f"- `tcm-desktop structure` on {c['records']} typical records ({c['chars']} characters), one fresh process: "
