@@ -126,6 +126,7 @@ def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarr
     transitions = transitions.astype(np.float32)
     lengths = np.asarray(lengths)
     valid = np.arange(t_len)[None, :] < lengths[:, None]  # [B, T]
+    full = int(lengths.min()) if b else 0  # positions every window reaches: no masking needed there
     # Viterbi over [B, to, from]: argmax along the contiguous last axis is the fast one
     trans_t = np.ascontiguousarray(transitions.T)[None]
     score = start[None, :] + em[:, 0]
@@ -135,7 +136,7 @@ def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarr
         idx = cand.argmax(2)
         back[:, t] = idx
         best = np.take_along_axis(cand, idx[:, :, None], 2)[:, :, 0]
-        score = np.where(valid[:, t : t + 1], best + em[:, t], score)
+        score = best + em[:, t] if t < full else np.where(valid[:, t : t + 1], best + em[:, t], score)
     score = score + end[None, :]
     rows = np.arange(b)
     last = lengths - 1
@@ -156,7 +157,7 @@ def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarr
     for t in range(1, t_len):
         a = (alpha[:, t - 1] @ trans_p) * p[:, t]
         a /= np.maximum(a.sum(1, keepdims=True), 1e-300)
-        alpha[:, t] = np.where(valid[:, t : t + 1], a, alpha[:, t - 1])
+        alpha[:, t] = a if t < full else np.where(valid[:, t : t + 1], a, alpha[:, t - 1])
     beta = np.empty((b, t_len, k))
     end_p = np.exp(end - end.max())
     beta[:, t_len - 1] = end_p
@@ -164,7 +165,7 @@ def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarr
     for t in range(t_len - 2, -1, -1):
         nb = (p[:, t + 1] * beta[:, t + 1]) @ trans_p_t
         nb /= np.maximum(nb.sum(1, keepdims=True), 1e-300)
-        beta[:, t] = np.where((t < last)[:, None], nb, end_p[None, :])
+        beta[:, t] = nb if t < full - 1 else np.where((t < last)[:, None], nb, end_p[None, :])
     # only the chosen tag's marginal is needed: normalise that one entry per position
     post = alpha * beta
     total = np.maximum(post.sum(2), 1e-300)
