@@ -548,7 +548,23 @@ def page(results: dict) -> str:
         a, b = q[names[0]]["per_label"], q[names[1]]["per_label"]
         drops = {k: round(b[k] - a[k], 2) for k in a if b[k] - a[k] > 1.0}
         lines.append(f"- Categories more than 1 point below the 4,096-token batches: {drops or 'none'}.")
-    lines += ["", "Raw JSON of this run:", "", "```json", json.dumps(results, ensure_ascii=False, indent=1), "```", ""]
+    lines += ["", "## What the configurations and levers mean", "",
+              "- Dynamic batch pruning (`int8`): windows of 128 characters at most, sorted by length and batched under "
+              "a 2,048-token budget, so padding is pruned and the network's activations are bounded by the budget "
+              "whatever the record length; ids and lexicon features of records over 8,192 characters are built per "
+              "window as their batch runs; emissions are decoded in groups of 8,192 tokens. `int8-record` feeds "
+              "each record's windows as one batch (memory grows with the record), `int8-fixed16` takes 16 windows "
+              "in input order (padding to the longest of each batch).",
+              "- onnxruntime: the memory arena and memory pattern are off for the text model (each run's "
+              "activations are freed when it ends); `int8-4096-arena` shows the settings before. IO binding is not "
+              "used: on the CPU provider the numpy inputs already live in host memory, there is no copy to save. "
+              "INT8 kernels: onnxruntime's MLAS picks its VNNI kernels when the CPU has them (flags above); an "
+              "AVX2-only PC runs the slower AVX2 INT8 path, which this run cannot measure.",
+              "- Not done in issue 14: model-side levers (attention-head pruning, a narrower FFN or hidden size "
+              "distilled from the current model, fewer layers). They need retraining, which was not possible on the "
+              "shared 2-core development machine; the shipped `models/ner` is unchanged. `docs/model_card_ablations.md` "
+              "has the earlier distillation and pruning runs.",
+              "", "Raw JSON of this run:", "", "```json", json.dumps(results, ensure_ascii=False, indent=1), "```", ""]
     return "\n".join(lines)
 
 
