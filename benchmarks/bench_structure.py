@@ -12,14 +12,15 @@ Parts (each configuration in its own fresh child process, one after the other):
   length's peak includes the loaded model but no earlier length):
 
   - ``int8``: the shipped engine (dynamic batch pruning: windows sorted by
-    length, 2,048-token network batches, onnxruntime arena and memory pattern off);
-  - ``int8-4096-arena``: the settings before issue 14 (4,096-token batches,
-    arena and memory pattern on);
+    length, 2,048-token network batches; onnxruntime arena, memory pattern and
+    thread spinning off);
+  - ``int8-4096-arena``: the onnxruntime settings before issue 14 (4,096-token
+    batches, arena and memory pattern on, spinning threads);
   - ``int8-fixed16``: naive batching, 16 windows a batch in input order;
   - ``int8-record``: naive batching, all windows of a record in one batch
     (what feeding a whole record at once does: memory grows with the length);
   - ``int8-1thread``: one onnxruntime thread instead of two;
-  - ``fp32``: the same model before quantization (when ``models/ner_fp32`` exists);
+  - ``fp32`` (``--with-fp32``): the same model before quantization (``models/ner_fp32``);
   - ``bert-base-fp32`` (``--bert-base``): a BERT-base-sized encoder with random
     weights, for speed and memory only (needs the ``train`` extra once).
 
@@ -125,7 +126,8 @@ def child_engine(name: str, model: str) -> dict:
     t0 = time.perf_counter()
     engine = StructuringEngine(model, precision=precision, **opts)
     if arena:
-        engine.ner.session = onnx_session(Path(engine.ner.session._model_path), opts.get("threads"), mem_pattern=True, arena=True)
+        engine.ner.session = onnx_session(Path(engine.ner.session._model_path), opts.get("threads"), mem_pattern=True,
+                                          arena=True, spinning=True)
     load_s = time.perf_counter() - t0
     engine.structure("预热：头痛2天。")
     res: dict = {"load_s": round(load_s, 3), "rss_after_load_mb": round(peak_rss_mb(), 1), "lengths": {}}
@@ -409,6 +411,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=REPO / "models" / "ner")
     ap.add_argument("--fp32", type=Path, default=REPO / "models" / "ner_fp32", help="folder with model.fp32.onnx of the same model")
+    ap.add_argument("--with-fp32", action="store_true", help="also the FP32 model (models/ner_fp32)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--bert-base", action="store_true", help="also the BERT-base-sized FP32 pipeline (slow; needs torch)")
     ap.add_argument("--markdown", type=Path, help="write the run as a markdown page (docs/benchmarks.md)")
@@ -417,7 +420,7 @@ def main() -> int:
                      "load_before": load_avg(), "configs": {}}
     configs = {name: str(args.model) for name in CONFIGS}
     cache = Path(tempfile.gettempdir()) / "tcm_bench_cache"
-    if (args.fp32 / "model.fp32.onnx").exists():
+    if args.with_fp32 and (args.fp32 / "model.fp32.onnx").exists():
         configs["fp32"] = str(fp32_copy(args.model, args.fp32, cache / "shipped_fp32"))
     if args.bert_base:
         configs["bert-base-fp32"] = str(build_bert_base(args.model, cache))
@@ -556,7 +559,9 @@ def page(results: dict) -> str:
               "each record's windows as one batch (memory grows with the record), `int8-fixed16` takes 16 windows "
               "in input order (padding to the longest of each batch).",
               "- onnxruntime: the memory arena and memory pattern are off for the text model (each run's "
-              "activations are freed when it ends); `int8-4096-arena` shows the settings before. IO binding is not "
+              "activations are freed when it ends) and intra-op threads do not spin-wait (the UI and the Python "
+              "steps need the second core); `int8-4096-arena` shows the settings before; `int8-1thread` one "
+              "thread. IO binding is not "
               "used: on the CPU provider the numpy inputs already live in host memory, there is no copy to save. "
               "INT8 kernels: onnxruntime's MLAS picks its VNNI kernels when the CPU has them (flags above); an "
               "AVX2-only PC runs the slower AVX2 INT8 path, which this run cannot measure.",

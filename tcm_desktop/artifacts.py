@@ -52,7 +52,8 @@ def verify_checksums(model_dir: Path) -> None:
             raise ModelError(f"model file corrupt (checksum mismatch): {path}")
 
 
-def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = True, arena: bool = True) -> Any:
+def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = True, arena: bool = True,
+                 spinning: bool = False) -> Any:
     """A CPU onnxruntime session with the app's options; any load failure becomes :class:`ModelError`.
 
     ``arena=False`` and ``mem_pattern=False`` free each run's activations when
@@ -60,6 +61,11 @@ def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = Tru
     process: the text model's peak memory is then one batch's activations
     (issue 14 measured the arena keeping ~75 MB and the memory pattern ~75 MB
     more at 4,096-token batches, at no measurable speed cost).
+
+    Intra-op threads do not spin-wait for work (``spinning=False``): the app
+    shares two cores with its own UI and Python rule steps, and spinning
+    workers take the core those need; issue 14 measured about 2x the records/s
+    without spinning on a busy 2-core machine.
     """
     import onnxruntime as ort
 
@@ -70,6 +76,7 @@ def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = Tru
     opts.enable_mem_pattern = mem_pattern
     opts.enable_cpu_mem_arena = arena
     opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several exception types
