@@ -260,3 +260,10 @@ def test_naive_batching_strategies_cover_every_window(shipped_engine) -> None:
     assert [r.id for r in recs] == ["a", "b"] and recs[1].entities
     with pytest.raises(ValueError, match="batching"):
         list(shipped_engine.structure_many([("a", "头痛")], batching="whole"))
+
+
+def test_text_session_frees_activations_and_does_not_spin(shipped_engine) -> None:
+    """The memory and CPU settings issue 14 measured are the ones in force."""
+    opts = shipped_engine.ner.session.get_session_options()
+    assert not opts.enable_cpu_mem_arena and not opts.enable_mem_pattern
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
