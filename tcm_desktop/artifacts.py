@@ -58,14 +58,11 @@ def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = Tru
 
     ``arena=False`` and ``mem_pattern=False`` free each run's activations when
     it ends instead of keeping the largest batch's buffers for the life of the
-    process: the text model's peak memory is then one batch's activations
-    (issue 14 measured the arena keeping ~75 MB and the memory pattern ~75 MB
-    more at 4,096-token batches, at no measurable speed cost).
-
+    process, so the text model's peak memory is one batch's activations.
     Intra-op threads do not spin-wait for work (``spinning=False``): the app
     shares two cores with its own UI and Python rule steps, and spinning
-    workers take the core those need; issue 14 measured about 2x the records/s
-    without spinning on a busy 2-core machine.
+    workers take the core those need. ``docs/benchmarks.md`` compares these
+    settings with the ones before (issue 14).
     """
     import onnxruntime as ort
 
