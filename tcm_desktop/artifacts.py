@@ -52,8 +52,18 @@ def verify_checksums(model_dir: Path) -> None:
             raise ModelError(f"model file corrupt (checksum mismatch): {path}")
 
 
-def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = True) -> Any:
-    """A CPU onnxruntime session with the app's options; any load failure becomes :class:`ModelError`."""
+def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = True, arena: bool = True,
+                 spinning: bool = False) -> Any:
+    """A CPU onnxruntime session with the app's options; any load failure becomes :class:`ModelError`.
+
+    ``arena=False`` and ``mem_pattern=False`` free each run's activations when
+    it ends instead of keeping the largest batch's buffers for the life of the
+    process, so the text model's peak memory is one batch's activations.
+    Intra-op threads do not spin-wait for work (``spinning=False``): the app
+    shares two cores with its own UI and Python rule steps, and spinning
+    workers take the core those need. ``docs/benchmarks.md`` compares these
+    settings with the ones before (issue 14).
+    """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -61,7 +71,9 @@ def onnx_session(path: Path, threads: int | None = None, mem_pattern: bool = Tru
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.enable_mem_pattern = mem_pattern
+    opts.enable_cpu_mem_arena = arena
     opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several exception types

@@ -31,6 +31,7 @@ from typing import TextIO
 from tcm_desktop.records import inputs
 from tcm_desktop.records.cli_commands import db_failures
 from tcm_desktop.records.inputs import InputRecord
+from tcm_desktop.structured import StructuredRecord
 
 EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 
@@ -102,37 +103,69 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     except ModelError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
-    results = list(engine.structure_many(inputs.pairs(items), progress=Progress(stderr)))
+    tongue = None
     photo = None
     if args.image:
         tongue = _tongue_results([args.image], None, args.tongue_model, stderr)
         if tongue is None:
             return EXIT_MODEL_ERROR
-        from tcm_desktop.tongue.wording import with_record
-
-        for r in results:
-            r.tongue = with_record(tongue[0], r.entities)
         photo = _read_photo(args.image, stderr)
-    public = [{**_public(r), **({"ocr": ocr_info[r.id]} if r.id in ocr_info else {})} for r in results]
-    if args.format == "jsonl":
-        for d in public:
-            stdout.write(json.dumps(d, ensure_ascii=False) + "\n")
-    elif args.format == "json":
-        stdout.write(json.dumps(public, ensure_ascii=False, indent=1) + "\n")
-    else:
+    try:
+        return _stream_structured(args, engine, items, ocr_info, tongue[0] if tongue else None, photo, errors,
+                                  stdout, stderr)
+    except db_failures() as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_DB_ERROR
+    except OSError as exc:
+        stderr.write(f"error: {exc.filename or args.pdf}: cannot write ({exc.strerror or exc})\n")
+        return EXIT_INPUT_ERROR
+
+
+def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord], ocr_info: dict[str, dict],  # noqa: ANN001
+                       tongue: dict | None, photo: bytes | None, errors: list[str], stdout: TextIO,
+                       stderr: TextIO) -> int:
+    """Structure ``items`` and hand each record on as it comes: its JSON line, its save (with identity,
+    patient and photo, as the GUI saves it) and its PDF, so memory does not grow with the number of
+    records; only the JSON-array and CSV outputs keep them all to the end."""
+    from tcm_desktop.records.database import PhotoInput
+    from tcm_desktop.records.exports import path_in_folder
+    from tcm_desktop.records.service import RecordService
+
+    db = _open_db(args.db) if args.db else None
+    service = RecordService(db) if db is not None else None
+    pdf_dir = Path(args.pdf) if args.pdf and len(items) > 1 else None
+    if pdf_dir is not None:
+        pdf_dir.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    kept: list[tuple[dict, StructuredRecord]] = []
+    try:
+        for inp, r in zip(items, engine.structure_many(inputs.pairs(items), progress=Progress(stderr))):
+            if tongue is not None:
+                from tcm_desktop.tongue.wording import with_record
+
+                r.tongue = with_record(tongue, r.entities)
+            row = {**_public(r), **({"ocr": ocr_info[r.id]} if r.id in ocr_info else {})}
+            if args.format == "jsonl":
+                stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                kept.append((row, r))
+            if service is not None:
+                shot = PhotoInput(photo, r.tongue, str((r.tongue or {}).get("model_version", ""))) if photo else None
+                service.store_import(inp, r, user=args.user, photo=shot)
+            if args.pdf:
+                from tcm_desktop.records.report_pdf import write_report
+
+                target = path_in_folder(pdf_dir, r.id, ".pdf", used) if pdf_dir else Path(args.pdf)
+                write_report(target, r, clinic=args.clinic, doctor=args.doctor)
+    finally:
+        if db is not None:
+            db.close()
+    if args.format == "json":
+        stdout.write(json.dumps([row for row, _ in kept], ensure_ascii=False, indent=1) + "\n")
+    elif args.format == "csv":
         from tcm_desktop.records.exports import to_csv
 
-        stdout.write(to_csv(results))
-    if args.db:
-        rc = _store_structured(args, items, results, photo, stderr)
-        if rc:
-            return rc
-    if args.pdf:
-        try:
-            _write_pdfs(args, results)
-        except OSError as exc:
-            stderr.write(f"error: {args.pdf}: cannot write the PDF ({exc.strerror or exc})\n")
-            return EXIT_INPUT_ERROR
+        stdout.write(to_csv([r for _, r in kept]))
     return EXIT_INPUT_ERROR if errors else EXIT_OK
 
 
@@ -142,38 +175,6 @@ def _read_photo(image: str, stderr: TextIO) -> bytes | None:
     except OSError as exc:
         stderr.write(f"error: {image}: cannot read ({exc.strerror or exc})\n")
         return None
-
-
-def _store_structured(args: argparse.Namespace, items: list[InputRecord], results: list, photo: bytes | None,
-                      stderr: TextIO) -> int:
-    """Save ``structure --db`` results with their identity, patient and photo (as the GUI saves them)."""
-    from tcm_desktop.records.database import PhotoInput
-    from tcm_desktop.records.service import RecordService
-
-    try:
-        with _open_db(args.db) as db:
-            svc = RecordService(db)
-            for inp, r in zip(items, results):
-                shot = PhotoInput(photo, r.tongue, str((r.tongue or {}).get("model_version", ""))) if photo else None
-                svc.store_import(inp, r, user=args.user, photo=shot)
-    except db_failures() as exc:
-        stderr.write(f"error: {exc}\n")
-        return EXIT_DB_ERROR
-    return EXIT_OK
-
-
-def _write_pdfs(args: argparse.Namespace, results: list) -> None:
-    from tcm_desktop.records.exports import path_in_folder
-    from tcm_desktop.records.report_pdf import write_report
-
-    target = Path(args.pdf)
-    if len(results) == 1:
-        write_report(target, results[0], clinic=args.clinic, doctor=args.doctor)
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    for r in results:
-        write_report(path_in_folder(target, r.id, ".pdf", used), r, clinic=args.clinic, doctor=args.doctor)
 
 
 def _open_db(path: str | None):  # noqa: ANN202 - a Database (imported lazily)

@@ -47,10 +47,10 @@ def test_long_record_of_20000_characters(engine) -> None:
     text = ((RECORD + "\n") * (20000 // len(RECORD) + 1))[:20000]
     rec = engine.structure(text)
     _check_spans(rec)
-    pieces = engine._windows([text])
+    pieces = engine._pieces([text])
     assert pieces[0].core_start == 0 and pieces[-1].core_end == 20000
     assert all(a.core_end == b.core_start for a, b in zip(pieces, pieces[1:]))
-    assert all(len(p.window.ids) <= engine.ner.max_len for p in pieces)
+    assert all(p.end - p.start <= engine.ner.max_len for p in pieces)
     assert rec.entities and rec.entities[-1].end > 15000
 
 

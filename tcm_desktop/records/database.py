@@ -49,6 +49,7 @@ import hashlib
 import io
 import json
 import sqlite3
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,6 +61,22 @@ from typing import Any
 from tcm_desktop.config import user_dir
 from tcm_desktop.records import encryption
 from tcm_desktop.structured import StructuredRecord
+
+
+def _import_sqlite_utils():
+    """sqlite-utils imports pandas whenever it is installed, only to map pandas
+    column types the app never stores; that import alone costs ~0.8 s and tens of
+    MB (pyarrow) before the window can show (issue 14). Hide pandas meanwhile."""
+    hide = "pandas" not in sys.modules
+    if hide:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # makes ``import pandas`` fail
+    try:
+        import sqlite_utils
+    finally:
+        if hide:
+            del sys.modules["pandas"]
+    return sqlite_utils
+
 
 SCHEMA_VERSION = 2
 DEFAULT_DB_NAME = "tcm.sqlite3"
@@ -331,9 +348,7 @@ class Database:
     def db(self) -> Any:
         """The connection as a ``sqlite_utils.Database`` (imported on first use: it pulls in pandas, ~1 s)."""
         if self._utils is None:
-            import sqlite_utils
-
-            self._utils = sqlite_utils.Database(self.conn)
+            self._utils = _import_sqlite_utils().Database(self.conn)
         return self._utils
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:

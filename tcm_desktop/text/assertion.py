@@ -61,9 +61,13 @@ that reaches the entity wins. ``否认…史`` is therefore absent, not history.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import ahocorasick
 
 from tcm_desktop.structured import FoundEntity, Section
 from tcm_desktop.text.sections import find_sections
@@ -81,6 +85,8 @@ DIAGNOSIS_SECTIONS = frozenset({"diagnosis", "tcm_diagnosis", "wm_diagnosis"})
 
 SENTENCE_END = "。；;！!？?\n"
 CLAUSE_END = SENTENCE_END + "，,"
+#: Post cues may reach over a question mark (``冠心病？待排``).
+POST_END = SENTENCE_END.replace("？", "").replace("?", "")
 TURN_WORDS = ("但是", "但", "然而", "仍", "目前", "刻下", "现", "今", "而", "却", "则")
 #: ``现`` inside these words is no turn word.
 TURN_EXCEPTIONS = ("出现", "表现", "发现", "体现", "现病史", "至今", "如今")
@@ -98,6 +104,7 @@ NEG_POST = (
     "不支持", "已排除", "已除外", "可排除", "暂不考虑", "不考虑",
 )
 NEG_POST_NOT_FOR_RESULTS = ("阴性", "（-）", "(-)")
+NEG_POST_FOR_RESULTS = tuple(c for c in NEG_POST if c not in NEG_POST_NOT_FOR_RESULTS)
 POSS_PRE = (
     "疑似", "疑为", "疑诊", "怀疑", "可疑", "不除外", "不排除", "不能排除", "待排除", "待排", "待查",
     "可能为", "可能是", "有无", "是否", "以排除", "需排除", "除外", "考虑", "警惕", "排查",
@@ -131,6 +138,7 @@ DRUG_NEG_POST = ("暂不用", "不用")
 PROC_HIST_PRE = ("曾行", "已行", "曾接受", "曾做", "术后行", "术后", "末次")
 #: ``2023年3月行X术``: a dated procedure in the narrative is over.
 PROC_HIST_PATTERNS = (re.compile(r"(?:\d+年|\d+月|\d+日|前|此前|之前)[^，,。；;\n]{0,8}行$"),)
+PROC_HIST_ALL = PROC_HIST_PRE + HIST_PRE
 PROC_NEG_PRE = ("未行", "未予", "未接受", "未做", "拒绝", "否认", "不宜", "不加", "暂不", "禁行", "禁用")
 #: Past habits: ``吸烟30年，每日1包，已戒2年``.
 CAUSE_HIST_POST = ("已戒",)
@@ -155,9 +163,75 @@ _HIST_POST_FILLER = re.compile(r"^(?:[\s、及和或与\x00“”\"']|等|疾病
 
 @dataclass
 class _Ctx:
+    """One record's text, its masked copy and sections, with per-sentence caches.
+
+    Sentence bounds come from the sorted positions of the break characters
+    (a binary search, not a walk per entity), and each cue list is scanned
+    once per sentence: every entity of the sentence reuses those occurrences.
+    """
+
     text: str
     masked: str  # text with transparent entities replaced by \x00
     sections: list[Section]
+    _breaks: dict[str, list[int]] = field(default_factory=dict)
+    _all: dict[tuple[str, ...], tuple[list[int], list[int]]] = field(default_factory=dict)
+    _found: dict[tuple, list[tuple[str, list[int]]]] = field(default_factory=dict)
+
+    def breaks(self, ends: str) -> list[int]:
+        b = self._breaks.get(ends)
+        if b is None:
+            b = self._breaks[ends] = [i for i, c in enumerate(self.text) if c in ends]
+        return b
+
+    def sentence_start(self, pos: int, ends: str) -> int:
+        """Just after the last break character before ``pos`` (0 if none)."""
+        b = self.breaks(ends)
+        i = bisect_left(b, pos)
+        return b[i - 1] + 1 if i else 0
+
+    def sentence_end(self, pos: int, ends: str) -> int:
+        """The first break character at or after ``pos`` (the text's length if none)."""
+        b = self.breaks(ends)
+        i = bisect_left(b, pos)
+        return b[i] if i < len(b) else len(self.text)
+
+    def occurrences(self, cues: tuple[str, ...], a: int, z: int) -> list[tuple[str, list[int]]]:
+        """Every start (overlaps included) of every cue in ``masked[a:z]``, per cue in list order.
+
+        The whole masked text is scanned once per cue list (one Aho-Corasick
+        pass); each sentence then takes its slice by binary search.
+        """
+        key = (cues, a, z)
+        found = self._found.get(key)
+        if found is None:
+            every = self._all.get(cues)
+            if every is None:
+                hits = sorted((end - len(cues[ci]) + 1, ci) for end, ci in _automaton(cues).iter(self.masked))
+                every = self._all[cues] = ([h[0] for h in hits], [h[1] for h in hits])
+            starts, which = every
+            lo, hi = bisect_left(starts, a), bisect_left(starts, z)
+            per_cue: dict[int, list[int]] = {}
+            for p, ci in zip(starts[lo:hi], which[lo:hi]):
+                if p + len(cues[ci]) <= z:
+                    per_cue.setdefault(ci, []).append(p)
+            found = self._found[key] = [(cues[ci], per_cue[ci]) for ci in sorted(per_cue)]
+        return found
+
+
+@lru_cache(maxsize=64)
+def _automaton(cues: tuple[str, ...]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton over ``cues``; each hit's value is the cue's index in the list."""
+    auto = ahocorasick.Automaton()
+    for ci, cue in enumerate(cues):
+        if cue not in auto:
+            auto.add_word(cue, ci)
+    auto.make_automaton()
+    return auto
+
+
+@lru_cache(maxsize=64)
+def _longest_first(cues: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(cues, key=len, reverse=True))
 
 
 def _mask(text: str, entities: Sequence[FoundEntity]) -> str:
@@ -169,60 +243,54 @@ def _mask(text: str, entities: Sequence[FoundEntity]) -> str:
     return "".join(chars)
 
 
-def _sentence_start(text: str, pos: int, ends: str) -> int:
-    i = pos - 1
-    while i >= 0 and text[i] not in ends:
-        i -= 1
-    return i + 1
-
-
-def _sentence_end(text: str, pos: int, ends: str) -> int:
-    i = pos
-    while i < len(text) and text[i] not in ends:
-        i += 1
-    return i
-
-
 def _has_turn_word(gap: str) -> bool:
     for ex in TURN_EXCEPTIONS:
         gap = gap.replace(ex, "#" * len(ex))
     return any(w in gap for w in TURN_WORDS)
 
 
-def _pre_cue(ctx: _Ctx, e: FoundEntity, cues: Iterable[str], ends: str, filler: re.Pattern | None,
+def _pre_cue(ctx: _Ctx, e: FoundEntity, cues: tuple[str, ...], ends: str, filler: re.Pattern | None,
              max_gap: int = 40) -> str | None:
-    """The nearest cue before ``e`` within the sentence whose gap passes ``filler``."""
-    s = _sentence_start(ctx.text, e.start, ends)
-    window = ctx.masked[s : e.start]
+    """The nearest cue before ``e`` within the sentence whose gap passes ``filler``.
+
+    Per cue, occurrences are tried from the last one back, each ending before
+    the previous one tried starts (what ``str.rfind`` with a shrinking end does).
+    """
+    s = ctx.sentence_start(e.start, ends)
+    found = ctx.occurrences(cues, s, ctx.sentence_end(s, ends))
+    if not found:
+        return None
+    masked = ctx.masked
     best: tuple[int, str] | None = None
-    for cue in cues:
-        idx = window.rfind(cue)
-        while idx >= 0:
-            if window[max(0, idx - 1) : idx] + cue in PSEUDO_CUES:
-                idx = window.rfind(cue, 0, idx)
+    for cue, starts in found:
+        n = len(cue)
+        limit = e.start
+        for p in reversed(starts):
+            if p + n > limit:
                 continue
-            gap = window[idx + len(cue) :]
+            if (masked[p - 1] + cue if p > s else cue) in PSEUDO_CUES:
+                limit = p
+                continue
+            gap = masked[p + n : e.start]
             ok = len(gap.replace("\x00", "")) <= max_gap and not _has_turn_word(gap) and not _LIST_MARK.search(gap)
             if ok and filler is not None:
                 ok = bool(filler.match(gap))
             if ok:
-                if best is None or idx + len(cue) > best[0]:
-                    best = (idx + len(cue), cue)
+                if best is None or p + n > best[0]:
+                    best = (p + n, cue)
                 break
-            idx = window.rfind(cue, 0, idx)
+            limit = p
     return best[1] if best else None
 
 
-def _post_cue(ctx: _Ctx, e: FoundEntity, cues: Iterable[str], filler: re.Pattern) -> str | None:
-    """A cue after ``e`` (possibly after a 、-list of entities) within the sentence."""
-    end = _sentence_end(ctx.text, e.end, SENTENCE_END.replace("？", "").replace("?", ""))
-    window = ctx.masked[e.end : min(len(ctx.text), end + 1)]
-    for cue in sorted(cues, key=len, reverse=True):
-        idx = window.find(cue)
-        while idx >= 0:
-            if filler.match(window[:idx]):
+def _post_cue(ctx: _Ctx, e: FoundEntity, cues: tuple[str, ...], filler: re.Pattern) -> str | None:
+    """A cue after ``e`` (possibly after a 、-list of entities) within the sentence, longest cues first."""
+    end = ctx.sentence_end(e.end, POST_END)
+    a = ctx.sentence_start(end, POST_END)
+    for cue, starts in ctx.occurrences(_longest_first(cues), a, min(len(ctx.text), end + 1)):
+        for q in starts:
+            if q >= e.end and filler.match(ctx.masked[e.end : q]):
                 return cue
-            idx = window.find(cue, idx + 1)
     return None
 
 
@@ -244,8 +312,7 @@ def _adjacent_after(ctx: _Ctx, e: FoundEntity, cues: Iterable[str]) -> bool:
 
 def _near_after(ctx: _Ctx, e: FoundEntity, cues: Iterable[str], max_gap: int) -> bool:
     """A cue later in the same sentence, at most ``max_gap`` characters on."""
-    end = _sentence_end(ctx.text, e.end, SENTENCE_END)
-    window = ctx.text[e.end : end]
+    window = ctx.text[e.end : ctx.sentence_end(e.end, SENTENCE_END)]
     return any(0 <= window.find(c) <= max_gap for c in cues)
 
 
@@ -255,9 +322,7 @@ def _is_absent(ctx: _Ctx, e: FoundEntity) -> bool:
             return True
         if _adjacent_before(ctx, e, NEG_PRE_ADJACENT) or _bare_exclusion(ctx, e) == "absent":
             return True
-        post_cues = NEG_POST
-        if e.label == "EXAM_RESULT":
-            post_cues = tuple(c for c in NEG_POST if c not in NEG_POST_NOT_FOR_RESULTS)
+        post_cues = NEG_POST_FOR_RESULTS if e.label == "EXAM_RESULT" else NEG_POST
         return _post_cue(ctx, e, post_cues, _POST_FILLER) is not None
     if e.label in DRUGS:
         if _pre_cue(ctx, e, DRUG_NEG_PRE, CLAUSE_END, _NEG_FILLER) is not None:
@@ -272,7 +337,7 @@ def _bare_exclusion(ctx: _Ctx, e: FoundEntity) -> str | None:
     """``排除X`` right before the entity: possible in a plan sentence, absent otherwise."""
     if not ctx.masked[: e.start].rstrip("“\"").endswith("排除"):
         return None
-    s = _sentence_start(ctx.text, e.start, SENTENCE_END)
+    s = ctx.sentence_start(e.start, SENTENCE_END)
     before = ctx.text[s : e.start]
     if any(w in before for w in ("以排除", "需排除", "待排除", "明确")) or any(w in before for w in PLAN_WORDS):
         return "possible"
@@ -299,9 +364,9 @@ def _is_history(ctx: _Ctx, e: FoundEntity, section: str | None) -> bool:
     if e.label in PROCEDURES:
         if section == "past_history":
             return True
-        if _pre_cue(ctx, e, PROC_HIST_PRE + HIST_PRE, CLAUSE_END, None, max_gap=12) is not None:
+        if _pre_cue(ctx, e, PROC_HIST_ALL, CLAUSE_END, None, max_gap=12) is not None:
             return True
-        s = _sentence_start(ctx.text, e.start, CLAUSE_END)
+        s = ctx.sentence_start(e.start, CLAUSE_END)
         if any(p.search(ctx.text[s : e.start]) for p in PROC_HIST_PATTERNS):
             return True
         return e.text.endswith("术后")
@@ -313,7 +378,7 @@ def _is_history(ctx: _Ctx, e: FoundEntity, section: str | None) -> bool:
         return True
     if _pre_cue(ctx, e, HIST_PRE, CLAUSE_END, None, max_gap=15) is not None:
         return True
-    s = _sentence_start(ctx.text, e.start, CLAUSE_END)
+    s = ctx.sentence_start(e.start, CLAUSE_END)
     if e.label in DISEASES and any(p.search(ctx.text[s : e.start]) for p in HIST_PRE_PATTERNS):
         return True
     if section not in DIAGNOSIS_SECTIONS and e.label in DISEASES:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tcm_desktop.artifacts import ModelError, onnx_session, verify_checksums
 from tcm_desktop.text.lexicon import Lexicon
-from tcm_desktop.text.tagging import decode_batch, model_char, spans_from_tags
+from tcm_desktop.text.tagging import MODEL_CHARS, SpanDecoder, crf_decode
 
 ARTIFACT_FILES = {
     "int8": "model.int8.onnx",
@@ -59,16 +59,25 @@ class NerRuntime:
         self.max_len: int = int(meta["max_len"])
         self.n_lex: int = int(meta["n_lex"])
         self.stoi = {c: i for i, c in enumerate(meta["vocab"])}
+        self.spans = SpanDecoder(self.tags)
         onnx_name = ARTIFACT_FILES["int8"] if precision == "int8" else "model.fp32.onnx"
-        self.session = onnx_session(self.dir / onnx_name, threads)
+        self.session = onnx_session(self.dir / onnx_name, threads, mem_pattern=False, arena=False)
 
     def encode(self, text: str) -> np.ndarray:
-        return np.array([self.stoi.get(model_char(c), 1) for c in text], dtype=np.int64)
+        get = self.stoi.get
+        return np.fromiter((get(c, 1) for c in text.translate(MODEL_CHARS)), dtype=np.int64, count=len(text))
 
     def features(self, text: str) -> np.ndarray:
         if not self.n_lex:
             return np.zeros((len(text), 0), np.uint8)
         return self.lexicon.features(text)
+
+    def window_features(self, text: str, start: int, end: int) -> np.ndarray:
+        """``features(text)[start:end]`` without matching the whole text: every
+        lexicon word touching the window lies within ``max_len - 1`` characters of it."""
+        margin = self.lexicon.max_len - 1
+        a = max(0, start - margin)
+        return self.features(text[a : end + margin])[start - a : end - a]
 
     def emissions(self, batch: Sequence[Window]) -> list[np.ndarray]:
         """Run one padded batch; return each window's ``[len, K]`` emissions."""
@@ -97,8 +106,5 @@ class NerRuntime:
         for i, e in enumerate(emissions):
             batch[i, : len(e)] = e
         lengths = np.array([len(e) for e in emissions])
-        paths, confs = decode_batch(batch, lengths, self.transitions, self.start, self.end)
-        return [
-            [(s, e, lab, float(conf[s:e].min())) for s, e, lab in spans_from_tags(path, self.tags)]
-            for path, conf in zip(paths, confs)
-        ]
+        paths, confs = crf_decode(batch, lengths, self.transitions, self.start, self.end)
+        return self.spans(paths, confs, lengths)

@@ -36,6 +36,10 @@ def model_char(c: str) -> str:
     return c
 
 
+#: :func:`model_char` as a ``str.translate`` table (the characters it changes).
+MODEL_CHARS = {o: ord(model_char(chr(o))) for o in [*range(0xFF01, 0xFF5F), 0x3000, ord("\t")]}
+
+
 def allowed_transitions(tags: Sequence[str]) -> np.ndarray:
     """``[from, to]`` boolean matrix of BIO-valid transitions (I-X only after B-X/I-X)."""
     k = len(tags)
@@ -106,30 +110,43 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
 
 
-def decode_batch(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-                 end: np.ndarray) -> tuple[list[list[int]], list[np.ndarray]]:
-    """Viterbi paths and CRF marginal probabilities for a padded batch ``[B, T, K]``.
+def crf_decode(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+               end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi paths ``[B, T]`` and CRF marginal probabilities ``[B, T]`` of a padded batch ``[B, T, K]``.
 
-    Vectorised over the batch (one numpy step per position, not per window).
-    The confidence of each position is the CRF's marginal probability of the
-    chosen tag (forward-backward), which is what a reviewer should see: how
-    sure the whole model, transitions included, is of that tag.
+    Vectorised over the batch, backtrace included (one numpy step per
+    position, not per window or per character). The confidence of each
+    position is the CRF's marginal probability of the chosen tag
+    (forward-backward), which is what a reviewer should see: how sure the
+    whole model, transitions included, is of that tag. Positions past a
+    window's length hold padding values.
     """
     b, t_len, k = emissions.shape
     em = emissions.astype(np.float32)
     transitions = transitions.astype(np.float32)
     lengths = np.asarray(lengths)
     valid = np.arange(t_len)[None, :] < lengths[:, None]  # [B, T]
-    # Viterbi
+    full = int(lengths.min()) if b else 0  # positions every window reaches: no masking needed there
+    # Viterbi over [B, to, from]: argmax along the contiguous last axis is the fast one
+    trans_t = np.ascontiguousarray(transitions.T)[None]
     score = start[None, :] + em[:, 0]
-    back = np.zeros((b, t_len, k), dtype=np.int32)
+    back = np.zeros((b, t_len, k), dtype=np.intp)
     for t in range(1, t_len):
-        cand = score[:, :, None] + transitions[None]
-        idx = cand.argmax(1)
+        cand = score[:, None, :] + trans_t
+        idx = cand.argmax(2)
         back[:, t] = idx
-        nxt = np.take_along_axis(cand, idx[:, None, :], 1)[:, 0] + em[:, t]
-        score = np.where(valid[:, t : t + 1], nxt, score)
+        best = np.take_along_axis(cand, idx[:, :, None], 2)[:, :, 0]
+        score = best + em[:, t] if t < full else np.where(valid[:, t : t + 1], best + em[:, t], score)
     score = score + end[None, :]
+    rows = np.arange(b)
+    last = lengths - 1
+    final = score.argmax(1)
+    paths = np.empty((b, t_len), dtype=np.intp)
+    cur = final
+    for t in range(t_len - 1, -1, -1):
+        if t < t_len - 1:
+            cur = np.where(t < last, back[rows, t + 1, cur], final)
+        paths[:, t] = cur
     em = em.astype(np.float64)
     # forward-backward in scaled probability space (a batched matrix product per step)
     p = np.exp(em - em.max(axis=2, keepdims=True))  # per-position shifts cancel in the marginals
@@ -140,30 +157,63 @@ def decode_batch(emissions: np.ndarray, lengths: np.ndarray, transitions: np.nda
     for t in range(1, t_len):
         a = (alpha[:, t - 1] @ trans_p) * p[:, t]
         a /= np.maximum(a.sum(1, keepdims=True), 1e-300)
-        alpha[:, t] = np.where(valid[:, t : t + 1], a, alpha[:, t - 1])
+        alpha[:, t] = a if t < full else np.where(valid[:, t : t + 1], a, alpha[:, t - 1])
     beta = np.empty((b, t_len, k))
     end_p = np.exp(end - end.max())
     beta[:, t_len - 1] = end_p
-    last = lengths - 1
+    trans_p_t = trans_p.T
     for t in range(t_len - 2, -1, -1):
-        nb = (p[:, t + 1] * beta[:, t + 1]) @ trans_p.T
+        nb = (p[:, t + 1] * beta[:, t + 1]) @ trans_p_t
         nb /= np.maximum(nb.sum(1, keepdims=True), 1e-300)
-        beta[:, t] = np.where((t < last)[:, None], nb, end_p[None, :])
+        beta[:, t] = nb if t < full - 1 else np.where((t < last)[:, None], nb, end_p[None, :])
+    # only the chosen tag's marginal is needed: normalise that one entry per position
     post = alpha * beta
-    post /= np.maximum(post.sum(2, keepdims=True), 1e-300)
-    paths: list[list[int]] = []
-    confs: list[np.ndarray] = []
-    for i in range(b):
-        n = int(lengths[i])
-        if n == 0:
-            paths.append([])
-            confs.append(np.zeros(0, np.float32))
-            continue
-        best = [int(score[i].argmax())]
-        for t in range(n - 1, 0, -1):
-            best.append(int(back[i, t, best[-1]]))
-        best.reverse()
-        marg = post[i, np.arange(n), best]
-        paths.append(best)
-        confs.append(np.clip(marg, 0.0, 1.0).astype(np.float32))
-    return paths, confs
+    total = np.maximum(post.sum(2), 1e-300)
+    marg = np.take_along_axis(post, paths[:, :, None], 2)[:, :, 0] / total
+    return paths, np.clip(marg, 0.0, 1.0).astype(np.float32)
+
+
+def decode_batch(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                 end: np.ndarray) -> tuple[list[list[int]], list[np.ndarray]]:
+    """:func:`crf_decode` cut to each window's length: per-window paths and confidences."""
+    paths, marg = crf_decode(emissions, lengths, transitions, start, end)
+    lengths = np.asarray(lengths)
+    return ([paths[i, : int(n)].tolist() for i, n in enumerate(lengths)],
+            [marg[i, : int(n)] for i, n in enumerate(lengths)])
+
+
+class SpanDecoder:
+    """BIO paths of a whole batch to ``(start, end, label, confidence)`` spans at once (numpy).
+
+    Same spans as :func:`spans_from_tags` window by window: a span starts at a
+    ``B-X``, or at an ``I-X`` not continuing an ``X``; its confidence is the
+    lowest marginal probability of its characters.
+    """
+
+    def __init__(self, tags: Sequence[str]) -> None:
+        labels = sorted({t[2:] for t in tags if t != "O"})
+        self.labels = labels
+        self.label_of = np.array([0 if t == "O" else 1 + labels.index(t[2:]) for t in tags], dtype=np.intp)
+        self.is_inside = np.array([t.startswith("I-") for t in tags], dtype=bool)
+
+    def __call__(self, paths: np.ndarray, conf: np.ndarray, lengths: np.ndarray) -> list[list[tuple[int, int, str, float]]]:
+        b, t_len = paths.shape
+        width = t_len + 1  # one O column after every row, so no span crosses rows
+        lab = np.zeros((b, width), dtype=np.intp)
+        lab[:, :t_len] = np.where(np.arange(t_len)[None, :] < np.asarray(lengths)[:, None], self.label_of[paths], 0)
+        inside = np.zeros((b, width), dtype=bool)
+        inside[:, :t_len] = self.is_inside[paths]
+        lab, inside = lab.ravel(), inside.ravel()
+        prev = np.concatenate(([0], lab[:-1]))
+        cont = inside & (lab == prev) & (lab != 0)
+        starts = np.flatnonzero((lab != 0) & ~cont)
+        bounds = np.flatnonzero(~cont)
+        ends = bounds[np.searchsorted(bounds, starts, side="right")]
+        flat_conf = np.zeros(b * width + 1, dtype=np.float32)
+        flat_conf[: b * width].reshape(b, width)[:, :t_len] = conf
+        low = np.minimum.reduceat(flat_conf, np.stack([starts, ends], 1).ravel())[::2] if len(starts) else flat_conf[:0]
+        out: list[list[tuple[int, int, str, float]]] = [[] for _ in range(b)]
+        for s, e, la, c in zip(starts.tolist(), ends.tolist(), lab[starts].tolist(), low.tolist()):
+            row, off = divmod(s, width)
+            out[row].append((off, e - row * width, self.labels[la - 1], c))
+        return out
