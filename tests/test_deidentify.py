@@ -160,7 +160,7 @@ def test_cli_db_export_deidentify(tmp_path):
         rec = sample_record("r1")
         rec = StructuredRecord.from_dict({**rec.to_dict(), "text": rec.text + "\n联系电话：13912345678，王秀英签字。"})
         db.save_record(rec, patient_id=pid)
-    for fmt in ("jsonl", "json", "csv"):
+    for fmt in ("jsonl", "csv"):
         out, err = io.StringIO(), io.StringIO()
         rc = cli.main(["db", "export", "--db", str(path), "--deidentify", "--shift-dates", "--format", fmt],
                       stdout=out, stderr=err)
@@ -170,5 +170,5 @@ def test_cli_db_export_deidentify(tmp_path):
         assert "胃脘胀痛" in blob  # clinical content kept
         if fmt == "jsonl":
             row = json.loads(blob.splitlines()[0])
-            assert row["patient_name"] == "[姓名]" and check_offsets(StructuredRecord.from_dict(row)) == []
+            assert row["patient"] == "[姓名]" and check_offsets(StructuredRecord.from_dict(row)) == []
             assert "联系电话：[电话]，[姓名]签字。" in row["text"]
