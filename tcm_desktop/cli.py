@@ -3,6 +3,7 @@
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
     tcm-desktop tongue [--masks DIR] IMAGE...
+    tcm-desktop archive --input PATH... --output DIR [--format jsonl|parquet] [--ray local|ADDRESS] [--workers N]
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -177,6 +178,16 @@ def cmd_tongue(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if all(r.get("ok") for r in results) else EXIT_INPUT_ERROR
 
 
+def cmd_archive(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Structure an archive on Ray (``tcm_desktop.scale``, the optional ``scale`` extra; imported only here)."""
+    try:
+        from tcm_desktop.scale import archive
+    except ImportError:
+        stderr.write("error: the archive command needs the scale extra: pip install 'tcm-desktop[scale]'\n")
+        return EXIT_INPUT_ERROR
+    return archive.main(args, stdout, stderr)
+
+
 def _public(r) -> dict:
     """The CLI's JSON contract for one record."""
     d = r.to_dict()
@@ -209,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
+    a = sub.add_parser("archive", help="structure an archive of records on a Ray cluster (needs the scale extra)")
+    a.add_argument("--input", nargs="+", required=True, metavar="PATH", help=".jsonl/.parquet files with id and text, or folders of them")
+    a.add_argument("--output", required=True, metavar="DIR", help="output folder: records/, errors/, manifest.json (a rerun resumes)")
+    a.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="shard format")
+    a.add_argument("--ray", default="local", metavar="local|ADDRESS", help="start a local Ray, or the address of a cluster's head")
+    a.add_argument("--workers", type=int, help="actors, one per core (default: every CPU of the Ray cluster)")
+    a.add_argument("--model", help="model directory, the same path on every node (default: the shipped models/ner)")
+    a.add_argument("--max-chars", type=int, default=50_000, help="longer records go to the errors file")
     return ap
 
 
@@ -219,6 +238,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command == "archive":
+        return cmd_archive(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

@@ -58,3 +58,11 @@ def test_blocker_really_blocks() -> None:
     """The check above would catch a core module that imports torch."""
     res = _import_with_blocked(["tcm_desktop.training.ner_model"], ["torch"])
     assert res.returncode != 0 and "forbidden import: torch" in res.stderr
+
+
+def test_only_the_archive_command_imports_ray() -> None:
+    """Ray and pyarrow (the optional ``scale`` extra) stay out of the app: the CLI imports ``tcm_desktop.scale`` lazily."""
+    app = [m for m in _modules(("tcm_desktop.training", "tcm_desktop.scale"))]
+    assert "tcm_desktop.cli" in app and "tcm_desktop.ui.app" in app
+    res = _import_with_blocked(app, ["ray", "pyarrow"])
+    assert res.returncode == 0, res.stderr[-2000:]
