@@ -395,11 +395,13 @@ def run_archive(
     return summary
 
 
-def _dataset(group: list[ArchiveInput]) -> rd.Dataset:
+def _dataset(group: list[ArchiveInput], workers: int) -> rd.Dataset:
     paths = [str(i.path) for i in group]
     blocks = len(group)  # one read task and one block per file (Ray splits only blocks over its 128 MiB target)
-    # Reading is cheap I/O: with no CPU reserved it cannot wait forever behind actors holding every core.
-    return rd.read_text(paths, include_paths=True, drop_empty_lines=False, override_num_blocks=blocks, num_cpus=0)
+    # Reading is cheap I/O: with no CPU reserved it cannot wait forever behind actors holding every core;
+    # ``concurrency`` bounds what no CPU reservation bounds any more (else one reader process per file).
+    return rd.read_text(paths, include_paths=True, drop_empty_lines=False, override_num_blocks=blocks, num_cpus=0,
+                        concurrency=workers)
 
 
 def _run_pipeline(group, root, fmt, workers, model_dir, max_chars, done, tick) -> None:
@@ -407,7 +409,7 @@ def _run_pipeline(group, root, fmt, workers, model_dir, max_chars, done, tick) -
     ctx = rd.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # the driver tells where an input ends, and writes records in input order
     ctx.enable_progress_bars = False  # our own progress lines: readable in a log as well as on a terminal
-    ds = _dataset(group).map_batches(
+    ds = _dataset(group, workers).map_batches(
         Structurer,
         fn_constructor_kwargs={"model_dir": model_dir, "max_chars": max_chars},
         batch_size=None,  # the whole block: the engine sees a file's records as ``structure`` does
