@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11:
 #   make run    creates .venv-app with the runtime dependencies and starts the app
-#   make test   creates .venv with the train and dev extras and runs the whole test suite
+#   make test   creates .venv with the train, dev and scale extras and runs the whole test suite
 PYTHON ?= python3
 APP_VENV := .venv-app
 DEV_VENV := .venv
@@ -27,7 +27,7 @@ $(DEV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/pip install -q --upgrade pip
 	$(DEV_VENV)/bin/pip install -q torch==2.13.0
-	$(DEV_VENV)/bin/pip install -q -e '.[train,dev]'
+	$(DEV_VENV)/bin/pip install -q -e '.[train,dev,scale]'
 	$(DEV_VENV)/bin/pip install -q --no-deps $(OCR_PACKAGE)
 	touch $@
 

@@ -4,9 +4,10 @@
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
     tcm-desktop structure --ocr [--no-correct] IMAGE_OR_PDF...
     tcm-desktop tongue [--masks DIR] IMAGE...
-    tcm-desktop db encrypt|decrypt [--db PATH]     convert the record database (TCM_DB_PASSPHRASE)
-    tcm-desktop db export [--db PATH] [--deidentify [--shift-dates]] [--format jsonl|json|csv] [--out FILE]
+    tcm-desktop db list|search|check|backup|restore|export|encrypt|decrypt ...   (see records/cli_commands.py)
+    tcm-desktop import [--db PATH] [--reviewed] FILE.jsonl...
     tcm-desktop rules [--db PATH] [--kind K] [--min-count N] [--min-confidence X] [--reviewed-only] [--format jsonl|csv]
+    tcm-desktop archive --input PATH... --output DIR [--format jsonl|parquet] [--ray local|ADDRESS] [--workers N]
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -278,6 +279,14 @@ def cmd_rules(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_OK
     stderr.write(f"{len(rules)} rules from {len(transactions)} records\n")
     return EXIT_OK
+def cmd_archive(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Structure an archive on Ray (``tcm_desktop.scale``, the optional ``scale`` extra; imported only here)."""
+    try:
+        from tcm_desktop.scale import archive
+    except ImportError:
+        stderr.write("error: the archive command needs the scale extra: pip install 'tcm-desktop[scale]'\n")
+        return EXIT_INPUT_ERROR
+    return archive.main(args, stdout, stderr)
 
 
 def _public(r) -> dict:
@@ -327,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-antecedent", type=int, default=1, help="items on the left-hand side (default 1)")
     r.add_argument("--reviewed-only", action="store_true", help="only records whose every entity was reviewed")
     r.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    a = sub.add_parser("archive", help="structure an archive of records on a Ray cluster (needs the scale extra)")
+    a.add_argument("--input", nargs="+", required=True, metavar="PATH", help=".jsonl/.parquet files with id and text, or folders of them")
+    a.add_argument("--output", required=True, metavar="DIR", help="output folder: records/, errors/, manifest.json (a rerun resumes)")
+    a.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="shard format")
+    a.add_argument("--ray", default="local", metavar="local|ADDRESS", help="start a local Ray, or the address of a cluster's head")
+    a.add_argument("--workers", type=int, help="actors, one per core (default: every CPU of the Ray cluster)")
+    a.add_argument("--model", help="model directory, the same path on every node (default: the shipped models/ner)")
+    a.add_argument("--max-chars", type=int, default=50_000, help="longer records go to the errors file")
     return ap
 
 
@@ -343,6 +360,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return run_records_command(args, stdout, stderr, stdin)
     if args.command == "rules":
         return cmd_rules(args, stdout, stderr)
+    if args.command == "archive":
+        return cmd_archive(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

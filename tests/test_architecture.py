@@ -66,3 +66,9 @@ def test_declared_import_contracts_hold() -> None:
     res = subprocess.run([str(lint)], capture_output=True, text=True, timeout=300, cwd=PKG.parent)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "0 broken" in res.stdout and res.stdout.count(" KEPT") >= 4
+def test_only_the_archive_command_imports_ray() -> None:
+    """Ray and pyarrow (the optional ``scale`` extra) stay out of the app: the CLI imports ``tcm_desktop.scale`` lazily."""
+    app = [m for m in _modules(("tcm_desktop.training", "tcm_desktop.scale"))]
+    assert "tcm_desktop.cli" in app and "tcm_desktop.ui.app" in app
+    res = _import_with_blocked(app, ["ray", "pyarrow"])
+    assert res.returncode == 0, res.stderr[-2000:]

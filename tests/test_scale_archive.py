@@ -1,0 +1,191 @@
+"""``tcm-desktop archive`` on a local Ray (2 CPUs): same output as ``structure``, resumable, bad records kept aside.
+
+One Ray session serves the whole module (Ray takes seconds to start) and is
+shut down at its end. The shipped model (``models/ner``) does the structuring.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tcm_desktop.cli import main as cli_main
+from tcm_desktop.scale import archive
+from tcm_desktop.scale.synthetic import synthetic_records, write_jsonl_files
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    started = archive.connect("local", 2)
+    yield ray.get_runtime_context().gcs_address
+    if started:
+        ray.shutdown()
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli_main(args, stdout=out, stderr=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def _shard_lines(out: Path, inp: Path) -> list[str]:
+    (key,) = [k for k, v in json.loads((out / "manifest.json").read_text())["inputs"].items() if v["path"] == str(inp.resolve())]
+    return (out / "records" / f"{key}.jsonl").read_text(encoding="utf-8").splitlines()
+
+
+def _all_ids(out: Path) -> list[str]:
+    ids: list[str] = []
+    for shard in sorted((out / "records").iterdir()):
+        if shard.suffix == ".jsonl":
+            ids += [json.loads(x)["id"] for x in shard.read_text(encoding="utf-8").splitlines()]
+        else:
+            ids += pq.read_table(shard).column("id").to_pylist()
+    return ids
+
+
+@pytest.mark.slow
+def test_200_records_equal_structure_output(ray_session, tmp_path) -> None:
+    inputs = write_jsonl_files(tmp_path / "in", 200, files=2, seed=1)
+    summary = archive.run_archive([str(tmp_path / "in")], tmp_path / "out", workers=2)
+    assert (summary.records, summary.errors, summary.inputs, summary.skipped) == (200, 0, 2, 0)
+    for inp in inputs:
+        rc, out, err = _cli(["structure", str(inp)])
+        assert rc == 0, err
+        got = _shard_lines(tmp_path / "out", inp)
+        assert got == out.splitlines()  # byte for byte: entities, scores, sections, prescription, model_version
+    first = json.loads(got[0])
+    assert first["model_version"] == archive.engine_version(None) and first["entities"]
+
+
+def test_interrupted_job_completes_on_rerun_without_duplicates(ray_session, tmp_path) -> None:
+    write_jsonl_files(tmp_path / "in", 60, files=3, seed=2)
+    out = tmp_path / "out"
+
+    def stop_after_first(inp, entry) -> None:
+        raise KeyboardInterrupt  # as if the operator pressed Ctrl-C after one input
+
+    with pytest.raises(KeyboardInterrupt):
+        archive.run_archive([str(tmp_path / "in")], out, fmt="parquet", workers=2, on_input_done=stop_after_first)
+    manifest = json.loads((out / "manifest.json").read_text())["inputs"]
+    assert len(manifest) == 1  # only the first input is complete
+    assert not list(out.rglob("*.part"))
+    done_shard = next((out / "records").iterdir())
+    mtime = done_shard.stat().st_mtime_ns
+
+    summary = archive.run_archive([str(tmp_path / "in")], out, fmt="parquet", workers=2)
+    assert (summary.inputs, summary.skipped, summary.records) == (3, 1, 40)
+    ids = _all_ids(out)
+    assert sorted(ids) == [f"syn-{i:07d}" for i in range(60)]  # every record once
+    assert done_shard.stat().st_mtime_ns == mtime  # the complete shard was not redone
+    table = pq.read_table(done_shard)
+    assert table.schema.names == ["id", "model_version", "record"]
+    assert json.loads(table.column("record")[0].as_py())["id"] == table.column("id")[0].as_py()
+
+    again = archive.run_archive([str(tmp_path / "in")], out, fmt="parquet", workers=2)
+    assert (again.skipped, again.records) == (3, 0)
+
+
+@pytest.mark.slow
+def test_killed_driver_then_rerun_completes(ray_session, tmp_path) -> None:
+    """SIGKILL of the driver process (no clean-up at all) part-way through, then a rerun."""
+    write_jsonl_files(tmp_path / "in", 80, files=4, seed=3)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tcm_desktop", "archive", "--input", str(tmp_path / "in"), "--output", str(out),
+         "--ray", ray_session, "--workers", "1"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        for line in proc.stderr:  # wait for the first finished input
+            if line.startswith("archive: done") or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    first = json.loads((out / "manifest.json").read_text())["inputs"]
+    assert 1 <= len(first) < 4
+    summary = archive.run_archive([str(tmp_path / "in")], out, workers=2)
+    assert summary.skipped == len(first) and summary.errors == 0
+    assert sorted(_all_ids(out)) == [f"syn-{i:07d}" for i in range(80)]
+
+
+def test_bad_records_go_to_the_errors_file(ray_session, tmp_path) -> None:
+    good = list(synthetic_records(2, seed=4))
+    cap = max(len(g["text"]) for g in good)
+    lines = [
+        json.dumps(good[0], ensure_ascii=False),
+        json.dumps({"id": "empty", "text": "  "}),
+        "",  # a blank line is skipped, as ``structure`` does
+        json.dumps({"id": "number", "text": 42}),
+        "{not json",
+        json.dumps({"id": "long", "text": "头" * (cap + 1)}, ensure_ascii=False),
+        json.dumps({"text": good[1]["text"]}, ensure_ascii=False),  # no id: file stem and line, as ``structure``
+    ]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = archive.run_archive([str(tmp_path / "in")], tmp_path / "out", workers=2, max_chars=cap)
+    assert (summary.records, summary.errors) == (2, 4)
+    errors = [json.loads(x) for f in sorted((tmp_path / "out" / "errors").iterdir()) for x in f.read_text().splitlines()]
+    reasons = {(e["id"], e["line"]): e["reason"] for e in errors}
+    assert reasons[("empty", 2)] == "empty text"
+    assert reasons[("number", 4)] == "expected an object with a string 'text'"
+    assert reasons[(None, 5)].startswith("not JSON")
+    assert f"{cap + 1} characters is over the cap of {cap}" in reasons[("long", 6)]
+    assert sorted(_all_ids(tmp_path / "out")) == ["mixed-7", good[0]["id"]]
+
+
+def test_cli_summary_and_exit_status(ray_session, tmp_path) -> None:
+    write_jsonl_files(tmp_path / "in", 6, files=1, seed=5)
+    rc, out, err = _cli(["archive", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--workers", "2"])
+    assert rc == 0, err
+    assert json.loads(out)["records"] == 6
+    assert "6 records, 0 errors" in err and "records/s" in err
+    rc, _, err = _cli(["archive", "--input", str(tmp_path / "missing"), "--output", str(tmp_path / "out")])
+    assert rc == 1 and err.strip() == f"error: {tmp_path / 'missing'}: no such file or folder"
+    pq.write_table(pa.table({"id": ["p1"], "text": ["头痛。"]}), tmp_path / "t.parquet")
+    rc, _, err = _cli(["archive", "--input", str(tmp_path / "t.parquet"), "--output", str(tmp_path / "out")])
+    assert rc == 1 and "Parquet input is not supported yet" in err
+    rc, _, err = _cli(["archive", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o2"), "--workers", "5"])
+    assert rc == 1 and "5 workers asked for, but the Ray cluster has 2 CPUs" in err
+    rc, _, err = _cli(["archive", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o3"), "--model", str(tmp_path)])
+    assert rc == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_new_model_version_redoes_the_input(tmp_path) -> None:
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"id": "x", "text": "头痛。"}\n', encoding="utf-8")
+    (inp,) = archive.find_inputs([str(f)])
+    m = archive.Manifest(tmp_path)
+    shard = archive.shard_path(tmp_path, inp, "jsonl")
+    shard.parent.mkdir()
+    shard.write_text("{}\n")
+    m.set(inp.key, {**inp.fingerprint(), "model_version": "v1", "format": "jsonl", "records": 1, "errors": 0})
+    again = archive.Manifest(tmp_path)  # read back from disk
+    assert again.is_done(inp, "v1", "jsonl", shard)
+    assert not again.is_done(inp, "v2", "jsonl", shard)  # a better model ships: structure again
+    assert not again.is_done(inp, "v1", "parquet", shard)
+    f.write_text('{"id": "x", "text": "头痛三天。"}\n', encoding="utf-8")  # the input changed
+    assert not again.is_done(archive.find_inputs([str(f)])[0], "v1", "jsonl", shard)
+
+
+def test_without_the_scale_extra_the_command_says_how_to_install() -> None:
+    code = "import sys; sys.modules['ray'] = None; from tcm_desktop.cli import main; sys.exit(main(['archive', '--input', 'x', '--output', 'y']))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert res.returncode == 1
+    assert res.stderr.strip() == "error: the archive command needs the scale extra: pip install 'tcm-desktop[scale]'"
