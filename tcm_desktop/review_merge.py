@@ -102,3 +102,25 @@ def reanalyse_saved(db: Any, engine: Any, ids: Sequence[str] | None = None, user
         yield {"id": rid, "kept": merged.kept, "suggested": merged.suggested, "skipped": merged.skipped,
                "version": version}
     return totals
+
+
+def import_decision(saved: StructuredRecord | None, fresh: StructuredRecord) -> tuple[StructuredRecord | None, str]:
+    """What an import does with a fresh analysis when a record with that id may already be saved.
+
+    Returns ``(record to save or None, reason)``: a new record is saved; a saved record
+    with the same text gets the merged analysis (reviewed entities kept exactly) or is
+    skipped when nothing would change; a reviewed record whose text differs is never
+    replaced (the doctor's decisions are not for an import to throw away).
+    """
+    if saved is None:
+        return fresh, "new"
+    if saved.text == fresh.text:
+        out, _ = merge_record(saved, fresh)
+        if [e.to_dict() for e in out.entities] == [e.to_dict() for e in saved.entities] and \
+                out.model_version == saved.model_version:
+            return None, "unchanged"
+        return out, "merged"
+    reviewed = bool(saved.deleted) or any(e.status in REVIEWED_STATUSES for e in saved.entities)
+    if reviewed:
+        return None, "reviewed_text_differs"
+    return fresh, "new_version"

@@ -347,7 +347,7 @@ class ReviewState:
         merged = merge_reanalysis(self.entities, self.deleted, fresh.entities)
         base = copy.deepcopy(fresh)
         base.entities = []
-        edit = self._edit("reanalyse", merged.entities, None, None, None)
+        edit = self._edit("reanalyse" if self.reviewed else "analyse", merged.entities, None, None, None)
         edit.record_before, edit.record_after = self.record, base
         edit.audit_after = {"kept": merged.kept, "suggested": merged.suggested, "skipped": merged.skipped,
                             "model_version": fresh.model_version}

@@ -34,7 +34,7 @@ import sqlite_utils
 from tcm_desktop.config import user_dir
 from tcm_desktop.structured import StructuredRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB_NAME = "tcm.sqlite3"
 
 
@@ -132,8 +132,13 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE VIRTUAL TABLE records_fts USING fts5(record_id UNINDEXED, text, tokenize='trigram')")
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Drafts hold the whole review state (entities, statuses, patient, photo), not only the text."""
+    db.execute("ALTER TABLE drafts ADD COLUMN state TEXT")
+
+
 #: Migrations in order; ``MIGRATIONS[i]`` brings the schema from version i to i+1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -436,14 +441,29 @@ class Database:
         return json.loads(row[0]) if row else None
 
     # -- drafts ------------------------------------------------------------------
-    def save_draft(self, key: str, text: str) -> None:
-        """Autosave: one draft per record key (``"unsaved"`` for a new record), overwritten each time."""
+    def save_draft(self, key: str, text: str, state: Mapping[str, Any] | None = None) -> None:
+        """Autosave: one draft per record key (``"unsaved"`` for a new record), overwritten each time.
+
+        ``state`` is the whole review state as JSON-able data (the app's draft: record with entities
+        and statuses, patient, photo), so a crash loses nothing the doctor did.
+        """
+        payload = None if state is None else json.dumps(dict(state), ensure_ascii=False)
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT INTO drafts (key, text, saved_at) VALUES (?,?,?) "
-                "ON CONFLICT(key) DO UPDATE SET text = excluded.text, saved_at = excluded.saved_at",
-                (key, text, now_iso()),
+                "INSERT INTO drafts (key, text, saved_at, state) VALUES (?,?,?,?) "
+                "ON CONFLICT(key) DO UPDATE SET text = excluded.text, saved_at = excluded.saved_at, "
+                "state = excluded.state",
+                (key, text, now_iso(), payload),
             )
+
+    def load_draft_state(self, key: str) -> dict[str, Any] | None:
+        """The whole review state saved with a draft (None when there is no draft or it holds text only)."""
+        row = self.db.execute("SELECT state FROM drafts WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """Every autosaved draft, newest first: ``key``, ``saved_at``."""
+        return list(self.db.query("SELECT key, saved_at FROM drafts ORDER BY saved_at DESC, rowid DESC"))
 
     def load_draft(self, key: str) -> tuple[str, str] | None:
         """``(text, saved_at)`` of the draft, or None."""

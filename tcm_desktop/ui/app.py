@@ -53,9 +53,20 @@ def install_fonts(app: Any) -> str | None:
     return family
 
 
+def user_settings() -> Any:
+    """The app's settings: an INI file in the user data folder (beside the database), not the home folder."""
+    from PySide6.QtCore import QSettings
+
+    from tcm_desktop.config import user_dir
+
+    path = user_dir() / "settings.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
 def create_app(argv: Sequence[str] | None = None) -> Any:
     """The QApplication (reused when one exists), with fonts, organisation names and language installed."""
-    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
     from tcm_desktop.ui.i18n import install_language, setting_language
@@ -66,7 +77,7 @@ def create_app(argv: Sequence[str] | None = None) -> Any:
         QCoreApplication.setApplicationName("TCM Structurer")
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     install_fonts(app)
-    install_language(setting_language(QSettings()))
+    install_language(setting_language(user_settings()))
     return app
 
 
@@ -75,8 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv if argv is not None else sys.argv[1:])
     if "--self-test" in args:
         return self_test()
-    from PySide6.QtCore import QSettings
-
     from tcm_desktop.records.database import Database, StorageError
     from tcm_desktop.ui.main_window import MainWindow
 
@@ -86,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageError, OSError) as exc:
         print(f"cannot open the database: {exc}", file=sys.stderr)
         return 2
-    window = MainWindow(default_engine_factory, db, QSettings())
+    window = MainWindow(default_engine_factory, db, user_settings())
     window.show()
     rc = app.exec()
     db.close()

@@ -7,6 +7,12 @@ file covers every widget. ``translations/tcm_en.ts`` is the editable source;
 ``packaging/build.sh`` compiles it to ``tcm_en.qm`` with ``pyside6-lrelease``
 (shipped in the PySide6 wheels) and the compiled file is checked in. Category names do not go through Qt:
 ``schema.py`` already holds both languages and stays the single source.
+
+Qt's own strings (standard buttons, file and message dialogs, the editor's
+context menu) come from Qt's translations shipped in PySide6's
+``translations`` folder (``qtbase_zh_CN.qm``), installed with the app's
+language, so a Chinese UI has no English buttons. Switching the language
+swaps both translators at run time; windows then set their texts again.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QSettings, QTranslator
 
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORY_BY_CODE
 
@@ -24,6 +30,8 @@ LANGUAGES = ("zh", "en")
 
 _language = "zh"
 _translator: QTranslator | None = None
+_qt_translator: QTranslator | None = None
+QT_LOCALES = {"zh": "zh_CN", "en": "en"}
 
 ASSERTION_EN = {"present": "present", "absent": "absent", "possible": "possible", "history": "history",
                 "family": "family"}
@@ -52,16 +60,29 @@ def setting_language(settings: QSettings | None) -> str:
     return "zh"
 
 
+def qt_translations_dir() -> Path:
+    """Where PySide6 keeps Qt's own ``.qm`` files."""
+    return Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
+
+
 def install_language(lang: str) -> bool:
-    """Install the translator for ``lang`` on the running QCoreApplication; True when it is active."""
-    global _language, _translator
+    """Install the translators for ``lang`` (the app's and Qt's own); True when the app's is active."""
+    global _language, _translator, _qt_translator
     app = QCoreApplication.instance()
-    if _translator is not None and app is not None:
-        app.removeTranslator(_translator)
-        _translator = None
+    if app is not None:
+        for tr in (_translator, _qt_translator):
+            if tr is not None:
+                app.removeTranslator(tr)
+    _translator = _qt_translator = None
     _language = "zh"
-    if lang == "zh" or app is None:
+    if app is None:
         return lang == "zh"
+    qt_tr = QTranslator(app)
+    if qt_tr.load(f"qtbase_{QT_LOCALES.get(lang, lang)}", str(qt_translations_dir())):
+        app.installTranslator(qt_tr)
+        _qt_translator = qt_tr
+    if lang == "zh":
+        return True
     tr = QTranslator(app)
     if not tr.load(str(TRANSLATIONS_DIR / f"tcm_{lang}.qm")):
         return False
@@ -69,6 +90,11 @@ def install_language(lang: str) -> bool:
     _translator = tr
     _language = lang
     return True
+
+
+def qt_language_installed() -> bool:
+    """Whether Qt's own translation (standard buttons, dialogs) is installed."""
+    return _qt_translator is not None and not _qt_translator.isEmpty()
 
 
 def category_name(code: str) -> str:

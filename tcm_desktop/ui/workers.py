@@ -23,7 +23,7 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,47 +152,106 @@ def camera_frames(device: int = 0, interval_s: float = 0.04,
         if cap is not None:
             cap.release()
 
-def read_batch_folder(folder: Path) -> list[tuple[str, str]]:
-    """``(id, text)`` pairs from a folder: each ``*.txt`` is one record (id = file name), ``*.jsonl`` one per line."""
-    items: list[tuple[str, str]] = []
+def read_batch_folder(folder: Path) -> tuple[list[tuple[str, str, str]], list[dict[str, str]]]:
+    """Records of a folder and the problems found reading it.
+
+    Each ``*.txt`` is one record (id = file name), each line of a ``*.jsonl`` one record.
+    Returns ``(items, problems)``: items are ``(id, text, source)`` with source ``a.txt`` or
+    ``c.jsonl:3``; problems are ``{"source", "reason"[, "detail"]}`` (reason codes) for what could not be read (bad JSON on
+    a line, an empty text, not UTF-8), so one bad line never stops the batch.
+    """
+    items: list[tuple[str, str, str]] = []
+    problems: list[dict[str, str]] = []
     for path in sorted(Path(folder).iterdir()):
-        if path.suffix.lower() == ".txt" and path.is_file():
-            text = path.read_text(encoding="utf-8-sig").strip()
+        suffix = path.suffix.lower()
+        if suffix not in (".txt", ".jsonl") or not path.is_file():
+            continue
+        try:
+            content = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append({"source": path.name, "reason": "unreadable", "detail": str(exc)})
+            continue
+        if suffix == ".txt":
+            text = content.strip()
             if text:
-                items.append((path.stem, text))
-        elif path.suffix.lower() == ".jsonl" and path.is_file():
-            for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-                if not line.strip():
-                    continue
+                items.append((path.stem, text, path.name))
+            else:
+                problems.append({"source": path.name, "reason": "empty"})
+            continue
+        for n, line in enumerate(content.splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{n}"
+            try:
                 d = json.loads(line)
-                text = str(d.get("text", "")).strip()
-                if text:
-                    items.append((str(d.get("id") or f"{path.stem}-{n}"), text))
-    return items
+            except json.JSONDecodeError as exc:
+                problems.append({"source": where, "reason": "bad_json", "detail": exc.msg})
+                continue
+            text = str(d.get("text", "")).strip() if isinstance(d, dict) else ""
+            if not text:
+                problems.append({"source": where, "reason": "no_text"})
+                continue
+            items.append((str(d.get("id") or f"{path.stem}-{n}"), text, where))
+    return items, problems
 
 
-def import_folder(engine: Any, db_path: Path, folder: Path, user: str = "") -> Generator[tuple[int, int], None, dict[str, Any]]:
+def _slices(n: int, first: int = 1, largest: int = 32) -> Iterator[tuple[int, int]]:
+    """Growing batches (1, 2, 4 … ``largest``): progress shows after the first record, later ones batch."""
+    i, size = 0, first
+    while i < n:
+        yield i, min(n, i + size)
+        i += size
+        size = min(largest, size * 2)
+
+
+def import_folder(engine: Any, db_path: Path, folder: Path, user: str = ""
+                  ) -> Generator[dict[str, Any], None, dict[str, Any]]:
     """Structure every record of a folder and save each to the database (its own connection).
 
     A job for :class:`Task` with ``report_when_cancelled``: a cancelled batch still
-    reports what it saved, since those records are in the database.
+    reports what it saved, since those records are in the database. Yields one log entry
+    per record or problem (``source``, ``id``, ``outcome`` saved/skipped/error, ``reason``,
+    ``done``, ``total``). A record that is already saved and reviewed is never replaced: the
+    fresh analysis is merged into it (:func:`tcm_desktop.review_merge.import_decision`).
     """
     from tcm_desktop.records.database import Database
+    from tcm_desktop.records.queue import record_title
+    from tcm_desktop.review_merge import import_decision
 
-    items = read_batch_folder(folder)
+    items, problems = read_batch_folder(folder)
     total = len(items)
-    yield 0, total
+    done = 0
+    for p in problems:
+        yield {"source": p["source"], "id": "", "outcome": "error", "reason": p["reason"],
+               "detail": p.get("detail", ""), "done": 0, "total": total}
     saved: list[str] = []
+    skipped: list[str] = []
     cancelled = False
     with Database(db_path) as db:
         try:
-            for rec in engine.structure_many(items, progress=None):
-                db.save_record(rec, user=user)
-                saved.append(rec.id)
-                yield len(saved), total
+            for a, b in _slices(total):
+                part = items[a:b]
+                for (rid, _text, source), rec in zip(part, engine.structure_many([(i, t) for i, t, _ in part]),
+                                                     strict=True):
+                    done += 1
+                    old = db.load_record(rid) if db.record_exists(rid) else None
+                    to_save, reason = import_decision(old, rec)
+                    if to_save is None:
+                        skipped.append(rid)
+                        yield {"source": source, "id": rid, "outcome": "skipped", "reason": reason, "done": done,
+                               "total": total}
+                        continue
+                    info = db.record_info(rid) or {}
+                    db.save_record(to_save, patient_id=info.get("patient_id"), user=user,
+                                   title=record_title(to_save),
+                                   actions=[{"action": "import", "before": None, "after": {"source": source,
+                                                                                          "decision": reason}}])
+                    saved.append(rid)
+                    yield {"source": source, "id": rid, "outcome": "saved", "reason": reason, "done": done,
+                           "total": total}
         except Cancelled:
             cancelled = True
-    return {"saved": saved, "total": total, "cancelled": cancelled}
+    return {"saved": saved, "skipped": skipped, "errors": len(problems), "total": total, "cancelled": cancelled}
 
 
 class WorkerPool(QObject):

@@ -141,12 +141,12 @@ def refusal_text(result: dict) -> str:
         "under_exposed": t("照片过暗：请增加光线。"),
         "blurred": t("照片模糊：请保持相机稳定并对焦舌面。"),
         "grayscale": t("黑白照片无法判断舌色和苔色，请使用彩色照片。"),
-        "unreadable": t("无法读取该图片："),
+        "unreadable": t("无法读取该图片：文件不完整、已损坏或不是图片。"),
         "failed": t("分析失败："),
     }
     reason = result.get("reason")
     text = reasons.get(reason or "", "")
-    if reason in ("unreadable", "failed") or not text:
+    if reason == "failed" or not text:
         text += str(result.get("message") or "")
     return text
 
@@ -277,6 +277,8 @@ class TonguePanel(QWidget):
         if img.isNull():
             self.camera_status.setText(t("无法读取该图片"))
             return False
+        if not self.camera_running:
+            self.camera_status.setText("")  # an old "cannot read" must not stay under a good photo
         self.photo_bytes = data
         self.photo_image = img
         self.overlay_image = None
@@ -300,6 +302,8 @@ class TonguePanel(QWidget):
         self.mask = None
         self.model_error = None
         self.state = "empty"
+        if not self.camera_running:
+            self.camera_status.setText("")
         self.image.setPixmap(QPixmap())
         self.image.setText(t("拖入、粘贴或选择一张舌象照片"))
         self._render()
