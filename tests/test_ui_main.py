@@ -509,14 +509,18 @@ def _ui_strings(ui: Path) -> set[str]:
     import ast
 
     out: set[str] = set()
-    for py in ui.glob("*.py"):
+    core = ui.parent / "review_state.py"  # the core's refusals are translated by the UI (ReviewError templates)
+    for py in [*ui.rglob("*.py"), core]:
         for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
                 f = node.func
                 name = f.id if isinstance(f, ast.Name) else (f.attr if isinstance(f, ast.Attribute) else "")
-                if name in ("t", "_action") and isinstance(node.args[0].value, str):
+                if name in ("t", "_action", "ReviewError") and isinstance(node.args[0].value, str):
                     out.add(node.args[0].value)
-            if isinstance(node, ast.Assign) and any(getattr(tg, "id", "") == "ACTION_NAMES" for tg in node.targets):
+                if name in ("_tr", "_menu") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                    out.add(node.args[1].value)
+            if isinstance(node, ast.Assign) and any(getattr(tg, "id", "") in ("ACTION_NAMES", "REASONS", "OUTCOMES",
+                                                                            "STATE_NAMES") for tg in node.targets):
                 out |= {v.value for v in node.value.values}
     return out
 

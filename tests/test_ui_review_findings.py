@@ -30,7 +30,8 @@ from tcm_desktop.ui.i18n import install_language, qt_language_installed  # noqa:
 # the desktop fixtures of test_ui_main (database, settings, window factory)
 db, settings, make_window = base.db, base.settings, base.make_window
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+#: ``TCM_SCREENSHOTS_DIR=docs/screenshots`` refreshes the documentation's screenshots; otherwise they go to a temp folder
+SCREENSHOTS = Path(os.environ.get("TCM_SCREENSHOTS_DIR") or (Path(os.environ.get("TMPDIR", "/tmp")) / "tcm-shots"))
 
 
 def _key(qtbot, w, key, mods=Qt.KeyboardModifier.NoModifier) -> None:
