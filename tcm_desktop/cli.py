@@ -3,6 +3,8 @@
     tcm-desktop                      start the desktop application
     tcm-desktop structure [--format jsonl|json|csv] [--db PATH] [--pdf PATH] INPUT...
     tcm-desktop tongue [--masks DIR] IMAGE...
+    tcm-desktop db reanalyse [--db PATH] [--model DIR] [--id ID...]
+                                     re-run a model over saved records, keeping every review decision
     tcm-desktop --self-test          load the models, analyse a sample record, exit 0/1
 
 ``structure`` reads ``.txt`` files (id = file stem), ``.jsonl`` files with
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR = 0, 1, 2
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 
 
 class InputError(Exception):
@@ -156,6 +158,49 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     return EXIT_INPUT_ERROR if errors else EXIT_OK
 
 
+def cmd_db_reanalyse(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, engine_factory=None) -> int:
+    """``db reanalyse``: a (possibly adapted) model over saved records; reviewed entities stay exactly.
+
+    One JSON line per record on stdout (id, kept, suggested, skipped, version saved or null when
+    nothing changed); the merge is :func:`tcm_desktop.review_merge.reanalyse_saved`.
+    """
+    import sqlite3
+
+    from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.records.database import Database, StorageError
+    from tcm_desktop.review_merge import reanalyse_saved
+
+    try:
+        db = Database(args.db) if args.db else Database()
+    except (StorageError, sqlite3.Error, OSError) as exc:
+        stderr.write(f"error: cannot open the database: {exc}\n")
+        return EXIT_DB_ERROR
+    try:
+        missing = [i for i in args.ids or [] if not db.record_exists(i)]
+        if missing:
+            stderr.write(f"error: no saved record with id {', '.join(missing)}\n")
+            return EXIT_INPUT_ERROR
+        try:
+            if engine_factory is not None:
+                engine = engine_factory(args.model)
+            else:
+                from tcm_desktop.text.engine import StructuringEngine
+
+                engine = StructuringEngine(args.model)
+        except ModelError as exc:
+            stderr.write(f"error: {exc}\n")
+            return EXIT_MODEL_ERROR
+        try:
+            for summary in reanalyse_saved(db, engine, args.ids, user=args.user):
+                stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        except (StorageError, sqlite3.Error) as exc:
+            stderr.write(f"error: database: {exc}\n")
+            return EXIT_DB_ERROR
+    finally:
+        db.close()
+    return EXIT_OK
+
+
 def _tongue_results(images: list[str], masks: str | None, model: str | None, stderr: TextIO) -> list[dict] | None:
     from tcm_desktop.tongue.engine import analyse_images
 
@@ -209,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("images", nargs="+", metavar="IMAGE")
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
+    d = sub.add_parser("db", help="work on the saved records database")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    r = dsub.add_parser("reanalyse", help="re-run a model over saved records, keeping every review decision")
+    r.add_argument("--db", help="database file (default: the app's, in the user data folder)")
+    r.add_argument("--model", help="model directory (default: the shipped models/ner)")
+    r.add_argument("--id", dest="ids", action="append", metavar="ID", help="a record id (repeat; default: all)")
+    r.add_argument("--user", default="", help="user name recorded in the audit trail")
     return ap
 
 
@@ -219,6 +271,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command == "db" and args.db_command == "reanalyse":
+        return cmd_db_reanalyse(args, stdout, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

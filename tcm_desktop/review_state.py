@@ -130,13 +130,9 @@ class ReviewState:
     def to_record(self, record_id: str | None = None) -> StructuredRecord:
         """The reviewed record: the engine's sections/prescription with the reviewed text and entities."""
         base = self.record or StructuredRecord(record_id or "", self.text)
-        out = copy.deepcopy(base)
-        if record_id is not None:
-            out.id = record_id
-        out.text = self.text
-        out.entities = copy.deepcopy(self.entities)
-        out.deleted = copy.deepcopy(self.deleted)
-        return out
+        # shallow: entity objects are never mutated once in a state, and this runs on every redraw/autosave
+        return replace(base, id=base.id if record_id is None else record_id, text=self.text,
+                       entities=list(self.entities), deleted=list(self.deleted))
 
     # -- queries -----------------------------------------------------------------
     def __len__(self) -> int:

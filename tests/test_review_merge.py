@@ -147,3 +147,38 @@ def test_db_reanalyse_keeps_every_reviewed_entity(tmp_path):
     merged, m = merge_record(out, _Engine().structure(out.text, "rec1"))
     assert m.suggested == 0 and [e.to_dict() for e in merged.entities] == reviewed
     db.close()
+
+
+def test_cli_db_reanalyse_keeps_reviews_and_reports_each_record(tmp_path):
+    import io
+    import json
+
+    from tcm_desktop import cli
+    from tcm_desktop.artifacts import ModelError
+
+    path = tmp_path / "c.sqlite3"
+    db = Database(path)
+    st_ = ReviewState.from_record(sample_record("r1"))
+    st_.apply(st_.accept(0))
+    db.save_record(st_.to_record("r1"))
+    db.save_record(sample_record("r2"))
+    db.close()
+    args = cli.build_parser().parse_args(["db", "reanalyse", "--db", str(path), "--id", "r1"])
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.cmd_db_reanalyse(args, out, err, engine_factory=lambda _m: _Engine()) == 0
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [x["id"] for x in lines] == ["r1"] and lines[0]["kept"] == 1 and lines[0]["version"] == 2
+    with Database(path) as db2:
+        assert db2.load_record("r1").entities[0].status == "accepted"
+        assert db2.load_record("r2").model_version == "fake-1"  # not asked for: untouched
+    args = cli.build_parser().parse_args(["db", "reanalyse", "--db", str(path), "--id", "nope"])
+    assert cli.cmd_db_reanalyse(args, out, err, engine_factory=lambda _m: _Engine()) == 1
+    assert "nope" in err.getvalue()
+
+    def broken(_m):
+        raise ModelError("model directory not found: /x")
+
+    args = cli.build_parser().parse_args(["db", "reanalyse", "--db", str(path)])
+    err = io.StringIO()
+    assert cli.cmd_db_reanalyse(args, io.StringIO(), err, engine_factory=broken) == 2
+    assert err.getvalue().count("\n") == 1

@@ -783,7 +783,6 @@ class MainWindow(QMainWindow):
         dirty = self.is_dirty()
         name = self.record_id[:8] if self.record_id else t("新病历")
         self.setWindowTitle(f"{'*' if dirty else ''}{name} — {t('中医病历结构化')}")
-        self.setWindowModified(dirty)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.autosave()

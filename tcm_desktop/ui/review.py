@@ -83,7 +83,7 @@ class ReviewController(QObject):
     entitiesDropped = Signal(int)  # an edit of the text removed this many entities
     textReplaced = Signal(str, int)  # undo/redo changed the text: (new text, cursor position in Python offsets)
 
-    def __init__(self, parent: QObject | None = None, settle_ms: int = 120) -> None:
+    def __init__(self, parent: QObject | None = None, settle_ms: int = 400) -> None:
         super().__init__(parent)
         self.state = ReviewState()
         self.undo_stack = QUndoStack(self)
