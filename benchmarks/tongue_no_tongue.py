@@ -2,10 +2,11 @@
 
     TCM_DATA_DIR=/work/shared/data python benchmarks/tongue_no_tongue.py [--per-source 40] [--generated 120] [--json OUT]
 
-Tongue photos: ``--per-source`` images (sorted by name, after the first
-``--offset``) of each shared source (biohit300, ianmackenzie_seg741,
-tonguexpert); the thresholds were set on the first 20 of each and on the
-generated images of seed 0, so the defaults measure on other images. Non-tongue images are
+Tongue photos: ``--per-source`` images of the held-out *test split* of each
+shared source (biohit300, ianmackenzie_seg741, tonguexpert; the model never
+trained on them), leaving out the first ``--offset`` photos by name: the
+thresholds were set on the first 20 of each and on the generated images of
+seed 0, so the defaults measure on other images. Non-tongue images are
 generated here, of many kinds, with a fixed seed: plain colours (reds and pinks
 included), gradients, noise, fractals (Julia sets coloured like flesh), random
 shapes, stripes and checkerboards, a skin-coloured blob. Each image goes
@@ -89,8 +90,8 @@ def generated(n: int, seed: int = 0, size: tuple[int, int] = (480, 640)) -> list
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-source", type=int, default=40)
-    ap.add_argument("--offset", type=int, default=100,
-                    help="skip this many photos per source (the first 20 were used to set the thresholds)")
+    ap.add_argument("--offset", type=int, default=20,
+                    help="skip this many photos per source by name (the first 20 were used to set the thresholds)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the generated images (seed 0 set the thresholds)")
     ap.add_argument("--generated", type=int, default=120)
     ap.add_argument("--json")
@@ -99,10 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     from tcm_desktop.tongue.engine import TongueEngine
     from tcm_desktop.tongue.imageio import load_image
 
+    from tcm_desktop.training.tongue.data import list_images, make_splits  # numpy/cv2 only, no torch
+
     engine = TongueEngine()
+    splits = make_splits()
     rows = []
     for src in SOURCES:
-        paths = sorted((data_dir() / "tongue" / src / "images").iterdir())[args.offset: args.offset + args.per_source]
+        names = sorted((data_dir() / "tongue" / src / "images").iterdir())
+        tuning = {p.stem for p in names[: args.offset]}
+        paths = [p for i, p, _ in list_images(src) if splits[src].get(i) == "test" and i not in tuning]
+        paths = paths[: args.per_source]
         for p in paths:
             res, _ = engine.analyse_rgb(load_image(p).rgb)
             rows.append({"kind": src, "tongue": True, "ok": res["ok"], "reason": res["reason"],
