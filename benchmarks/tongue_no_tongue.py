@@ -99,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     from tcm_desktop.config import data_dir
     from tcm_desktop.tongue.engine import TongueEngine
     from tcm_desktop.tongue.imageio import load_image
-
     from tcm_desktop.training.tongue.data import list_images, make_splits  # numpy/cv2 only, no torch
 
     engine = TongueEngine()

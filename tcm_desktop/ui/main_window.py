@@ -573,8 +573,13 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def draft_state(self) -> dict[str, Any]:
-        """Everything needed to bring the open record back exactly (JSON-able)."""
-        rec = self.current_record()
+        """Everything needed to bring the open record back exactly (JSON-able).
+
+        Reads the state directly (no ``flush``): an autosave while the doctor types must not force a redraw.
+        """
+        rec = self.controller.state.to_record(self.record_id or "")
+        if self.tongue_panel.analysis:
+            rec.tongue = dict(self.tongue_panel.analysis)
         photo = self.tongue_panel.photo_bytes
         sha = None
         if photo is not None:
