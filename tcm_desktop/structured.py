@@ -89,6 +89,8 @@ class StructuredRecord:
     prescription: Prescription = field(default_factory=Prescription)
     model_version: str = ""
     tongue: dict[str, Any] | None = None
+    #: model suggestions the doctor deleted: a re-analysis does not bring them back (review_merge)
+    deleted: list[FoundEntity] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = {
@@ -101,6 +103,8 @@ class StructuredRecord:
         }
         if self.tongue is not None:
             d["tongue"] = self.tongue
+        if self.deleted:
+            d["deleted"] = [e.to_dict() for e in self.deleted]
         return d
 
     @classmethod
@@ -117,4 +121,5 @@ class StructuredRecord:
             ),
             model_version=str(d.get("model_version", "")),
             tongue=d.get("tongue"),
+            deleted=[FoundEntity.from_dict(e) for e in d.get("deleted", [])],
         )

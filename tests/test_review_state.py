@@ -88,7 +88,7 @@ def test_delete_and_add():
     e = st.entities[edit.focus]
     assert (e.start, e.end, e.text, e.label, e.status, e.assertion) == (s, s + 2, "嗳气", "SIGN", "added", "present")
     assert [x.start for x in st.entities] == sorted(x.start for x in st.entities)
-    with pytest.raises(ReviewError, match="overlaps"):
+    with pytest.raises(ReviewError, match="重叠"):
         st.add(s, s + 1, "SYMPTOM")
     with pytest.raises(ReviewError):
         st.add(3, 3, "SYMPTOM")
@@ -112,7 +112,7 @@ def test_widen_and_narrow():
     with pytest.raises(ReviewError):
         st.widen_left(0)  # would leave the text
     st.apply(st.widen_left(1))  # 无发热
-    with pytest.raises(ReviewError, match="overlap"):
+    with pytest.raises(ReviewError, match="重叠"):
         st.resize(1, 2, 8)
     with pytest.raises(ReviewError):
         st.resize(1, 7, 7)

@@ -70,3 +70,37 @@ def test_largest_component_fills_holes():
     m[40:45, 40:45] = True  # a speck
     out = largest_component(m)
     assert out[12, 12] and not out[42, 42]
+
+
+def test_tongue_likeness_refuses_regions_that_are_not_tongue_shaped_or_coloured():
+    h, w = 240, 320
+    yy, xx = np.mgrid[0:h, 0:w]
+    oval = ((xx - 160) / 70.0) ** 2 + ((yy - 120) / 90.0) ** 2 < 1
+    img = np.full((h, w, 3), 40, np.uint8)
+    img[oval] = (200, 90, 100)  # a pink-red tongue-like oval
+    assert quality.tongue_likeness(img, oval, 0.98)["like"]
+    assert not quality.tongue_likeness(img, oval, 0.90)["like"]  # the segmentation is not sure
+    blue = img.copy()
+    blue[oval] = (60, 80, 200)
+    assert not quality.tongue_likeness(blue, oval, 0.98)["like"]  # not red/pink
+    full = np.ones((h, w), bool)
+    assert not quality.tongue_likeness(np.full((h, w, 3), (200, 90, 100), np.uint8), full, 0.98)["like"]  # the frame
+    ragged = oval & ((xx // 8 + yy // 8) % 2 == 0)
+    q = quality.check(img, ragged | (oval & (yy < 60)), 0.98, likeness=True)
+    assert not q.ok and q.reason == "no_tongue"
+
+
+def test_the_engine_refuses_a_fractal_and_a_plain_colour_as_no_tongue():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from tongue_no_tongue import generated
+
+    from tcm_desktop.tongue.engine import TongueEngine
+
+    engine = TongueEngine()
+    images = dict(generated(64, seed=3))  # one of each kind (the last of each kind)
+    for kind in ("fractal", "plain", "noise"):
+        res, _ = engine.analyse_rgb(images[kind])
+        assert not res["ok"] and res["reason"] == "no_tongue", (kind, res.get("quality"))

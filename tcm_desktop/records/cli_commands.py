@@ -6,6 +6,7 @@
     tcm-desktop db backup  [--db PATH] DEST
     tcm-desktop db restore [--db PATH] SRC
     tcm-desktop db export  [--db PATH] [--format jsonl|csv] [--reviewed-only] [--deidentify [--shift-dates]]
+    tcm-desktop db reanalyse [--db PATH] [--model DIR] [--id ID...] [--user NAME]
     tcm-desktop db encrypt [--db PATH] [--keep-backup]     (passphrase: TCM_DB_PASSPHRASE)
     tcm-desktop db decrypt [--db PATH] [--no-backup]
     tcm-desktop import     [--db PATH] [--reviewed] [--user NAME] FILE.jsonl...
@@ -35,7 +36,7 @@ from tcm_desktop.records.backup import (
 )
 from tcm_desktop.records.database import Database, StorageError, default_db_path
 
-EXIT_OK, EXIT_INPUT_ERROR, EXIT_DB_ERROR = 0, 1, 3
+EXIT_OK, EXIT_INPUT_ERROR, EXIT_MODEL_ERROR, EXIT_DB_ERROR = 0, 1, 2, 3
 LIST_COLUMNS = ("record_id", "external_id", "source", "patient", "title", "versions", "updated", "entities",
                 "reviewed")
 
@@ -64,6 +65,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deidentify", action="store_true",
                    help="for research: names, phones, ID/hospital/insurance numbers, addresses, e-mails -> placeholders")
     p.add_argument("--shift-dates", action="store_true", help="with --deidentify: shift dates by a per-patient offset")
+    p = with_db(dsub.add_parser("reanalyse", help="re-run a model over saved records, keeping every review decision"))
+    p.add_argument("--model", help="model directory (default: the shipped models/ner)")
+    p.add_argument("--id", dest="ids", action="append", metavar="ID", help="a record id (repeat; default: all)")
+    p.add_argument("--user", default="", help="user name recorded in the audit trail")
     p = with_db(dsub.add_parser("encrypt", help="encrypt a plain database in place (SQLCipher; TCM_DB_PASSPHRASE)"))
     p.add_argument("--keep-backup", action="store_true", help="keep the plain original (it is NOT encrypted)")
     p = with_db(dsub.add_parser("decrypt", help="turn an encrypted database back into a plain one"))
@@ -242,5 +247,34 @@ def cmd_convert(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     return EXIT_OK
 
 
+def cmd_reanalyse(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, engine_factory: Any = None) -> int:
+    """``db reanalyse``: a (possibly adapted) model over saved records; reviewed entities stay exactly.
+
+    One JSON line per record on stdout (id, kept, suggested, skipped, version saved or null when
+    nothing changed); the merge is :func:`tcm_desktop.review_merge.reanalyse_saved`.
+    """
+    from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.review_merge import reanalyse_saved
+
+    with _open(args) as db:
+        missing = [i for i in args.ids or [] if not db.record_exists(i)]
+        if missing:
+            stderr.write(f"error: no saved record with id {', '.join(missing)}\n")
+            return EXIT_INPUT_ERROR
+        try:
+            if engine_factory is not None:
+                engine = engine_factory(args.model)
+            else:
+                from tcm_desktop.text.engine import StructuringEngine
+
+                engine = StructuringEngine(args.model)
+        except ModelError as exc:
+            stderr.write(f"error: {exc}\n")
+            return EXIT_MODEL_ERROR
+        for summary in reanalyse_saved(db, engine, args.ids, user=args.user):
+            stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
 DB_COMMANDS = {"list": cmd_list, "search": cmd_search, "check": cmd_check, "backup": cmd_backup,
-               "restore": cmd_restore, "export": cmd_export, "encrypt": cmd_convert, "decrypt": cmd_convert}
+               "restore": cmd_restore, "export": cmd_export, "reanalyse": cmd_reanalyse, "encrypt": cmd_convert, "decrypt": cmd_convert}

@@ -78,7 +78,7 @@ def _import_sqlite_utils():
     return sqlite_utils
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB_NAME = "tcm.sqlite3"
 BUSY_TIMEOUT_S = 2.0
 
@@ -215,8 +215,13 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS schema_version")
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Drafts hold the whole review state (entities, statuses, patient, photo), not only the text."""
+    conn.execute("ALTER TABLE drafts ADD COLUMN state TEXT")
+
+
 #: Migrations in order; ``MIGRATIONS[i]`` brings the schema from version i to i+1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -764,14 +769,29 @@ class Database:
         return {n: int(self.conn.execute(f"SELECT COUNT(*) FROM {n}").fetchone()[0]) for n in names}
 
     # -- drafts ------------------------------------------------------------------
-    def save_draft(self, key: str, text: str) -> None:
-        """Autosave: one draft per record key (``"unsaved"`` for a new record), overwritten each time."""
+    def save_draft(self, key: str, text: str, state: Mapping[str, Any] | None = None) -> None:
+        """Autosave: one draft per record key (``"unsaved"`` for a new record), overwritten each time.
+
+        ``state`` is the whole review state as JSON-able data (the app's draft: record with entities
+        and statuses, patient, photo), so a crash loses nothing the doctor did.
+        """
+        payload = None if state is None else json.dumps(dict(state), ensure_ascii=False)
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO drafts (key, text, saved_at) VALUES (?,?,?) "
-                "ON CONFLICT(key) DO UPDATE SET text = excluded.text, saved_at = excluded.saved_at",
-                (key, text, now_iso()),
+                "INSERT INTO drafts (key, text, saved_at, state) VALUES (?,?,?,?) "
+                "ON CONFLICT(key) DO UPDATE SET text = excluded.text, saved_at = excluded.saved_at, "
+                "state = excluded.state",
+                (key, text, now_iso(), payload),
             )
+
+    def load_draft_state(self, key: str) -> dict[str, Any] | None:
+        """The whole review state saved with a draft (None when there is no draft or it holds text only)."""
+        row = self.conn.execute("SELECT state FROM drafts WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """Every autosaved draft, newest first: ``key``, ``saved_at``."""
+        return self._rows("SELECT key, saved_at FROM drafts ORDER BY saved_at DESC, rowid DESC")
 
     def load_draft(self, key: str) -> tuple[str, str] | None:
         """``(text, saved_at)`` of the draft, or None."""

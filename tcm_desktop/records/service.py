@@ -94,8 +94,11 @@ class RecordService:
              user: str = "", actions: Iterable[Mapping[str, Any]] = (), photo: PhotoInput | None = None,
              clear_drafts: Iterable[str] = ()) -> SaveResult:
         """Save the doctor's record as a new version (a new record when its id is empty), in one transaction."""
+        from tcm_desktop.records.queue import record_title
+
         rec = self.refreshed(record)
         res = self.db.save(rec, patient_id=patient_id, patient_name=patient_name, user=user, actions=list(actions),
+                           title=record_title(rec, patient_name or ""),
                            photos=[photo] if photo is not None else [], clear_drafts=list(clear_drafts))
         record.id = res.record_id
         return res
@@ -240,13 +243,25 @@ class RecordService:
         return fresh
 
 
-def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Generator[tuple[int, int], None, dict[str, Any]]:
-    """The GUI batch import as a job generator (:mod:`tcm_desktop.progress`): ``(done, total)`` per record.
+def _slices(n: int, first: int = 1, largest: int = 32) -> Iterator[tuple[int, int]]:
+    """Growing batches (1, 2, 4 … ``largest``): progress shows after the first record, later ones batch."""
+    i, size = 0, first
+    while i < n:
+        yield i, min(n, i + size)
+        i += size
+        size = min(largest, size * 2)
+
+
+def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Generator[dict[str, Any], None, dict[str, Any]]:
+    """The GUI batch import as a job generator (:mod:`tcm_desktop.progress`): one log entry per record or problem.
 
     Reads the folder with the shared reader (bad lines and non-UTF-8 files are
-    named in ``problems``, the rest imports), structures and stores each record
-    under its identity in its own transaction, on its own connection. A cancel
-    (:class:`~tcm_desktop.progress.Cancelled` thrown in) returns what was saved.
+    named, the rest imports), structures and stores each record under its
+    identity in its own transaction, on its own connection: a record already
+    saved with the same source, id and text is left as it is (its review is
+    never replaced), another text becomes a record of its own. Entries are
+    ``{"source", "id", "outcome": saved|skipped|error, "reason", "done", "total"}``.
+    A cancel (:class:`~tcm_desktop.progress.Cancelled` thrown in) returns what was saved.
     """
     from pathlib import Path
 
@@ -256,18 +271,28 @@ def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Gen
     problems: list[str] = []
     items = list(read_folder(Path(folder), problems))
     total = len(items)
-    yield 0, total
-    summary = ImportSummary(total=total, problems=problems)
+    for msg in problems:
+        where, _, reason = msg.partition(": ")
+        yield {"source": where, "id": "", "outcome": "error", "reason": reason or msg, "done": 0, "total": total}
+    saved: list[str] = []
+    skipped: list[str] = []
+    cancelled = False
     with Database(db_path) as db:
         svc = RecordService(db, getattr(engine, "normalizer", None))
         try:
-            for c in range(0, total, 16):
-                part = items[c : c + 16]
+            for a, b in _slices(total):
+                part = items[a:b]
                 for inp, rec in zip(part, svc._structured(part, engine)):
                     res = svc.store_import(inp, rec, user=user)
-                    (summary.unchanged if res.unchanged else summary.saved).append(res)
-                    yield len(summary.saved) + len(summary.unchanged), total
+                    if res.unchanged:
+                        skipped.append(res.record_id)
+                        outcome, reason = "skipped", "unchanged"
+                    else:
+                        saved.append(res.record_id)
+                        outcome, reason = "saved", "new" if res.created else "new_version"
+                    yield {"source": inp.where or inp.source, "id": inp.external_id, "outcome": outcome,
+                           "reason": reason, "done": len(saved) + len(skipped), "total": total}
         except Cancelled:
-            summary.cancelled = True
-    return {"saved": [r.record_id for r in summary.saved], "unchanged": [r.record_id for r in summary.unchanged],
-            "total": total, "cancelled": summary.cancelled, "problems": problems}
+            cancelled = True
+    return {"saved": saved, "skipped": skipped, "unchanged": skipped, "errors": len(problems), "total": total,
+            "cancelled": cancelled, "problems": problems}

@@ -135,7 +135,7 @@ class TongueEngine:
         prob, logits = self._run(rgb)
         mask = largest_component(prob > 0.5)
         mean_prob = float(prob[mask].mean()) if mask.any() else 0.0
-        q = quality.check(rgb, mask, mean_prob)
+        q = quality.check(rgb, mask, mean_prob, likeness=True)
         if "bbox" in q.measures and q.ok:
             x0, y0, x1, y1 = q.measures["bbox"]
             if (x1 - x0) * (y1 - y0) < SECOND_PASS_BELOW * w * h:

@@ -120,7 +120,7 @@ REFUSAL_ZH = {
     "under_exposed": "照片过暗：请增加光线。",
     "blurred": "照片模糊：请保持相机稳定并对焦舌面。",
     "grayscale": "黑白照片无法判断舌色和苔色，请使用彩色照片。",
-    "unreadable": "无法读取该图片：",
+    "unreadable": "无法读取该图片：文件不完整、已损坏或不是图片。",
     "failed": "分析失败：",
 }
 _NO_SEP_BEFORE = set("，、；：。！？,;:.!?\n（(「“ ")

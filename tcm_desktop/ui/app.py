@@ -60,9 +60,20 @@ def drop_opencv_qt_paths() -> None:
             del os.environ[key]
 
 
+def user_settings() -> Any:
+    """The app's settings: an INI file in the user data folder (beside the database), not the home folder."""
+    from PySide6.QtCore import QSettings
+
+    from tcm_desktop.config import user_dir
+
+    path = user_dir() / "settings.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
 def create_app(argv: Sequence[str] | None = None) -> Any:
     """The QApplication (reused when one exists), with fonts, organisation names and language installed."""
-    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
     from tcm_desktop.ui.i18n import install_language, setting_language
@@ -74,7 +85,7 @@ def create_app(argv: Sequence[str] | None = None) -> Any:
         QCoreApplication.setApplicationName("TCM Structurer")
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     install_fonts(app)
-    install_language(setting_language(QSettings()))
+    install_language(setting_language(user_settings()))
     return app
 
 
@@ -83,20 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv if argv is not None else sys.argv[1:])
     if "--self-test" in args:
         return self_test()
-    from PySide6.QtCore import QSettings
-
+    from tcm_desktop.records.database import default_db_path
+    from tcm_desktop.ui.lock import offer_encryption
     from tcm_desktop.ui.main_window import MainWindow
 
     app = create_app([sys.argv[0], *args])
-    from tcm_desktop.records.database import default_db_path
-    from tcm_desktop.ui.lock import offer_encryption
-
+    settings = user_settings()
     path = default_db_path()
-    new_passphrase = offer_encryption(path, QSettings())  # first start only: offer an encrypted database
+    new_passphrase = offer_encryption(path, settings)  # first start only: offer an encrypted database
     db = open_database_or_ask(path, passphrase=new_passphrase)
     if db is None:
         return 3
-    window = MainWindow(default_engine_factory, db, QSettings())
+    window = MainWindow(default_engine_factory, db, settings)
     window.show()
     rc = app.exec()
     db.close()

@@ -40,6 +40,10 @@ class EntityList(QTreeWidget):
         self.itemSelectionChanged.connect(self._on_selection)
         self.customContextMenuRequested.connect(self._on_menu)
 
+    def retranslate(self) -> None:
+        self.setHeaderLabels([t("实体"), t("断言"), t("置信度"), t("状态")])
+        self.rebuild()
+
     def rebuild(self) -> None:
         self._syncing = True
         try:

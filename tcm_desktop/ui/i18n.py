@@ -13,6 +13,12 @@ overseas) is ``translations/tcm_zh_Hant.ts``: made from the source strings with
 OpenCC ``s2t`` by ``scripts/make_zh_hant_ts.py`` (then reviewable like any .ts)
 and compiled the same way; category, assertion and status names are converted
 with the same converter so they cannot drift from ``schema.py``.
+
+Qt's own strings (standard buttons, file and message dialogs, the editor's
+context menu) come from Qt's translations shipped in PySide6's
+``translations`` folder (``qtbase_zh_CN.qm``), installed with the app's
+language, so a Chinese UI has no English buttons. Switching the language
+swaps both translators at run time; windows then set their texts again.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QSettings, QTranslator
 
 from tcm_desktop.schema import ASSERTION_ZH, CATEGORY_BY_CODE
 from tcm_desktop.text.script import to_traditional
@@ -33,6 +39,8 @@ LANGUAGE_LABELS = {"zh": "简体中文", "zh_Hant": "繁體中文", "en": "Engli
 
 _language = "zh"
 _translator: QTranslator | None = None
+_qt_translator: QTranslator | None = None
+QT_LOCALES = {"zh": "zh_CN", "en": "en"}
 
 ASSERTION_EN = {"present": "present", "absent": "absent", "possible": "possible", "history": "history",
                 "family": "family"}
@@ -70,16 +78,29 @@ def setting_language(settings: QSettings | None) -> str:
     return "zh"
 
 
+def qt_translations_dir() -> Path:
+    """Where PySide6 keeps Qt's own ``.qm`` files."""
+    return Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
+
+
 def install_language(lang: str) -> bool:
-    """Install the translator for ``lang`` on the running QCoreApplication; True when it is active."""
-    global _language, _translator
+    """Install the translators for ``lang`` (the app's and Qt's own); True when the app's is active."""
+    global _language, _translator, _qt_translator
     app = QCoreApplication.instance()
-    if _translator is not None and app is not None:
-        app.removeTranslator(_translator)
-        _translator = None
+    if app is not None:
+        for tr in (_translator, _qt_translator):
+            if tr is not None:
+                app.removeTranslator(tr)
+    _translator = _qt_translator = None
     _language = "zh"
-    if lang == "zh" or app is None:
+    if app is None:
         return lang == "zh"
+    qt_tr = QTranslator(app)
+    if qt_tr.load(f"qtbase_{QT_LOCALES.get(lang, lang)}", str(qt_translations_dir())):
+        app.installTranslator(qt_tr)
+        _qt_translator = qt_tr
+    if lang == "zh":
+        return True
     tr = QTranslator(app)
     if not tr.load(str(TRANSLATIONS_DIR / f"tcm_{lang}.qm")):
         return False
@@ -87,6 +108,11 @@ def install_language(lang: str) -> bool:
     _translator = tr
     _language = lang
     return True
+
+
+def qt_language_installed() -> bool:
+    """Whether Qt's own translation (standard buttons, dialogs) is installed."""
+    return _qt_translator is not None and not _qt_translator.isEmpty()
 
 
 def category_name(code: str) -> str:

@@ -10,15 +10,26 @@ the model loads once, in the background, right after the window is shown:
 the window is usable (typing, history, settings) while the model loads.
 Errors appear in a banner above the editor and in the status bar, never in
 modal boxes that would block a clinic workflow.
+
+The doctor's work is never lost: leaving a record with unsaved work (New,
+opening another record, closing) asks save / discard / cancel; every few
+seconds the whole review state (text, entities with statuses, deleted
+suggestions, patient, photo and its analysis) is autosaved as a draft, and the
+newest draft is restored after a crash. Analysing again merges the fresh
+output into the review (``review_merge``) as one undoable step. A batch import
+runs in a non-modal window and never replaces a reviewed record's decisions.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +40,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QSpinBox,
     QSplitter,
@@ -39,13 +51,15 @@ from PySide6.QtWidgets import (
 )
 
 from tcm_desktop.records.database import Database, DatabaseBusy, PhotoInput, StorageError
+from tcm_desktop.records.queue import next_to_review, record_title, review_queue
 from tcm_desktop.records.service import RecordService
+from tcm_desktop.review_state import ReviewState
 from tcm_desktop.structured import StructuredRecord
 from tcm_desktop.tongue.wording import insertion, report_fields
 from tcm_desktop.ui.batch_dialog import BatchDialog
 from tcm_desktop.ui.entity_list import EntityList
 from tcm_desktop.ui.history_dialog import HistoryDialog
-from tcm_desktop.ui.i18n import LANGUAGE_LABELS, is_traditional, t
+from tcm_desktop.ui.i18n import LANGUAGE_LABELS, install_language, is_traditional, t
 from tcm_desktop.ui.legend import Legend
 from tcm_desktop.ui.lock import LOCK_MINUTES_KEY, install_lock, lock_minutes
 from tcm_desktop.ui.offsets import OffsetMap
@@ -92,13 +106,19 @@ class MainWindow(QMainWindow):
         self.patient_id: int | None = None
         self._analyse_worker: Task | None = None
         self._model_worker: Task | None = None
-        self._draft_dirty = False
         self._saved_text = ""
         self.service = RecordService(db)
+        self._saved_patient = ""
+        self._saved_photo: bytes | None = None
+        self._restored = False  # the state came from a draft: unsaved until saved or discarded
+        self._last_draft: str | None = None  # the payload last written, to skip identical autosaves
+        self._photo_sha: tuple[bytes, str] | None = None
+        self.batch_dialog: BatchDialog | None = None
+        self.ask_unsaved: Callable[[], str] = self._ask_unsaved
+        self._retranslators: list[Callable[[], None]] = []
         self.pool = WorkerPool(self)
         self.controller = ReviewController(self)
 
-        self.setWindowTitle(t("中医病历结构化"))
         self.resize(1280, 800)
         self._build_widgets(capture_factory, tongue_engine_factory)
         self._build_actions()
@@ -110,7 +130,8 @@ class MainWindow(QMainWindow):
         self.paper_panel.offsetClicked.connect(self.select_at_offset)
         self.controller.currentChanged.connect(self._on_current_for_paper)
         self.controller.message.connect(self.show_message)
-        self.controller.undo_stack.cleanChanged.connect(self._update_title)
+        self.controller.undo_stack.indexChanged.connect(self._update_title)
+        self.patient.textChanged.connect(self._update_title)
         self.editor.textChanged.connect(self._on_text_changed)
         self.editor.analyseRequested.connect(self.analyse)
 
@@ -140,10 +161,12 @@ class MainWindow(QMainWindow):
 
         self.patient = QLineEdit()
         self.patient.setObjectName("patientName")
-        self.patient.setPlaceholderText(t("患者姓名（可选）"))
+        self._tr(self.patient.setPlaceholderText, "患者姓名（可选）")
         self.patient.setMaximumWidth(220)
         top = QHBoxLayout()
-        top.addWidget(QLabel(t("患者：")))
+        patient_label = QLabel()
+        self._tr(patient_label.setText, "患者：")
+        top.addWidget(patient_label)
         top.addWidget(self.patient)
         top.addStretch(1)
 
@@ -162,11 +185,13 @@ class MainWindow(QMainWindow):
         self.tongue_panel = TonguePanel(self.pool, capture_factory=capture_factory, engine_factory=tongue_engine_factory)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("sideTabs")
-        self.tabs.addTab(self.entity_list, t("实体"))
-        self.tabs.addTab(self.structured_view, t("结构化"))
-        self.tabs.addTab(self.tongue_panel, t("舌象"))
+        for i, (page, title) in enumerate(((self.entity_list, "实体"), (self.structured_view, "结构化"),
+                                           (self.tongue_panel, "舌象"))):
+            self.tabs.addTab(page, "")
+            self._tr(lambda text, i=i: self.tabs.setTabText(i, text), title)
         self.paper_panel = PaperPanel(self.pool, capture_factory=capture_factory)
-        self.tabs.addTab(self.paper_panel, t("纸质病历"))
+        self.tabs.addTab(self.paper_panel, "")
+        self._tr(lambda text: self.tabs.setTabText(3, text), "纸质病历")
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -187,9 +212,28 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.model_label)
 
+    def _tr(self, setter: Callable[[str], Any], source: str) -> None:
+        """Set a text now and again whenever the language changes (``source`` is the Chinese string)."""
+        setter(t(source))
+        self._retranslators.append(lambda: setter(t(source)))
+
+    def retranslate(self) -> None:
+        """Every text of the window in the current language (after a language switch, without restart)."""
+        for fn in self._retranslators:
+            fn()
+        self.legend.refresh()
+        self.entity_list.retranslate()
+        self.structured_view.refresh()
+        self._update_counts()
+        self._update_undo_texts()
+        self._update_title()
+        self.model_label.setText(t("模型就绪") + f" {getattr(self.engine, 'version', '')}" if self.engine
+                                 else t("模型不可用") if self.engine_error else t("模型加载中…"))
+
     def _action(self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None,
                 name: str = "") -> QAction:
-        a = QAction(t(text), self)
+        a = QAction(self)
+        self._tr(a.setText, text)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         if name:
@@ -214,12 +258,21 @@ class MainWindow(QMainWindow):
         self.act_insights = self._action("诊所统计…", self.open_insights, None, "actInsights")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
         self.act_paper = self._action("从图片/PDF读取病历…", self.read_paper, None, "actPaper")
-        self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
-        self.act_undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
-        self.act_redo = self.controller.undo_stack.createRedoAction(self, t("重做"))
-        self.act_redo.setShortcut(QKeySequence("Ctrl+Shift+Y"))
+        self.act_next_record = self._action("下一个待审核病历", self.open_next_to_review, "Ctrl+Shift+N",
+                                            "actNextRecord")
+        self.act_next_low = self._action("下一个低置信度实体", lambda: self.controller.next_low_confidence(), "Ctrl+L",
+                                         "actNextLow")
+        # one undo history for text and review: the editor forwards its own Ctrl+Z to the same stack
+        stack = self.controller.undo_stack
+        self.act_undo = self._action("撤销", stack.undo, None, "actUndo")
+        self.act_undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo), QKeySequence("Ctrl+Z")])
+        self.act_redo = self._action("重做", stack.redo, None, "actRedo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        stack.indexChanged.connect(self._update_undo_texts)
+        self._update_undo_texts()
 
-        tb = QToolBar(t("工具栏"))
+        tb = QToolBar()
+        self._tr(tb.setWindowTitle, "工具栏")
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for a in (self.act_new, self.act_history, self.act_save, None, self.act_analyse, self.act_cancel, None,
@@ -232,24 +285,37 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
 
         mb = self.menuBar()
-        m = mb.addMenu(t("文件"))
+        m = self._menu(mb, "文件")
         for a in (self.act_new, self.act_history, self.act_save, self.act_batch, self.act_insights, self.act_paper):
             m.addAction(a)
         m.addSeparator()
         for a in (self.act_pdf, self.act_json, self.act_csv, self.act_deid):
             m.addAction(a)
-        m = mb.addMenu(t("审核"))
-        for a in (self.act_analyse, self.act_cancel, self.act_undo, self.act_redo, self.act_accept_all):
-            m.addAction(a)
-        m = mb.addMenu(t("设置"))
+        m = self._menu(mb, "审核")
+        for a in (self.act_analyse, self.act_cancel, self.act_undo, self.act_redo, self.act_accept_all, None,
+                  self.act_next_low, self.act_next_record):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = self._menu(mb, "设置")
         m.addAction(self.act_settings)
-        lang = m.addMenu(t("语言"))
+        lang = self._menu(m, "语言")
         for code, label in LANGUAGE_LABELS.items():
             a = lang.addAction(label)
             a.setCheckable(True)
             a.setChecked(str(self.settings.value("ui/language", "zh")) == code)
             a.setData(code)
             a.triggered.connect(self._on_language_action)
+
+    def _menu(self, parent: Any, title: str) -> Any:
+        m = parent.addMenu("")
+        self._tr(m.setTitle, title)
+        return m
+
+    def _update_undo_texts(self, *_: object) -> None:
+        stack = self.controller.undo_stack
+        for act, source, text, ok in ((self.act_undo, "撤销", stack.undoText(), stack.canUndo()),
+                                      (self.act_redo, "重做", stack.redoText(), stack.canRedo())):
+            act.setText(t(source) + (f" {text}" if text else ""))
+            act.setEnabled(ok)
 
     # -- messages ---------------------------------------------------------------
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
@@ -338,13 +404,23 @@ class MainWindow(QMainWindow):
         if self._analyse_worker is not None and self._analyse_worker.cancelled:
             return
         current = self.editor.text()
-        self.controller.load(record)
         if current != record.text:
-            # the doctor typed while the engine ran: shift/drop against what is on screen now
-            self.controller.text_edited(current)
+            # the doctor typed while the engine ran: move the suggestions onto the text on screen now
+            moved = ReviewState(record.text, record.entities)
+            moved.replace_text(current)
+            record.text, record.entities = current, moved.entities
+        reviewed = self.controller.state.reviewed
+        if not self.controller.analysis_result(record):
+            return
         self.editor.refresh()
         self._update_counts()
-        self.show_message(t("分析完成：%n 个实体").replace("%n", str(len(self.controller.state.entities))))
+        if reviewed:
+            c = self.controller.state.counts()
+            kept = c["accepted"] + c["corrected"] + c["added"]
+            self.show_message(t("重新分析完成：保留 %1 个已审核实体，%2 个待审核建议（Ctrl+Z 撤销）")
+                              .replace("%1", str(kept)).replace("%2", str(c["unreviewed"])), 10000)
+        else:
+            self.show_message(t("分析完成：%n 个实体").replace("%n", str(len(self.controller.state.entities))))
 
     def _on_analyse_error(self, message: str) -> None:
         self.show_error(t("分析失败：") + message)
@@ -355,20 +431,76 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -- records ----------------------------------------------------------------
-    def new_record(self) -> None:
-        self.autosave()
+    def is_dirty(self) -> bool:
+        """Whether leaving now would lose anything (text, review, patient, photo, or a restored draft)."""
+        return (self._restored or not self.controller.undo_stack.isClean()
+                or self.patient.text().strip() != self._saved_patient
+                or self.tongue_panel.photo_bytes != self._saved_photo)
+
+    def unsaved_box(self) -> QMessageBox:
+        """The save / discard / cancel question (its own method so it can be shown and tested)."""
+        c = self.controller.state.counts()
+        name = self.patient.text().strip() or (self.record_id[:8] if self.record_id else t("新病历"))
+        box = QMessageBox(QMessageBox.Icon.Warning, t("未保存的修改"),
+                          t("病历「%1」有未保存的修改：实体 %2 个，其中已审核 %3 个。离开前是否保存？")
+                          .replace("%1", name).replace("%2", str(len(self.controller.state.entities)))
+                          .replace("%3", str(c["accepted"] + c["corrected"] + c["added"])),
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("unsavedBox")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        for button, text in ((QMessageBox.StandardButton.Save, "保存"), (QMessageBox.StandardButton.Discard, "不保存"),
+                             (QMessageBox.StandardButton.Cancel, "取消")):
+            box.button(button).setText(t(text))
+        return box
+
+    def _ask_unsaved(self) -> str:
+        box = self.unsaved_box()
+        box.exec()
+        clicked = box.standardButton(box.clickedButton()) if box.clickedButton() else QMessageBox.StandardButton.Cancel
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            clicked, "cancel")
+
+    def confirm_leave(self) -> bool:
+        """Before the open record is replaced: True when it is safe to go on (saved, discarded or clean)."""
+        self.controller.flush()
+        if not self.is_dirty():
+            return True
+        choice = self.ask_unsaved()
+        if choice == "save":
+            return self.save() is not None or not self.editor.text().strip()
+        if choice == "discard":
+            self.db.clear_draft(self.record_id or UNSAVED_KEY)
+            self._restored = False
+            return True
+        return False
+
+    def _mark_saved(self) -> None:
+        """The current state is what the database holds: nothing unsaved."""
+        self._saved_text = self.editor.text()
+        self._saved_patient = self.patient.text().strip()
+        self._saved_photo = self.tongue_panel.photo_bytes
+        self._restored = False
+        self._last_draft = None
+        self.controller.undo_stack.setClean()
+        self._update_title()
+
+    def new_record(self) -> bool:
+        if not self.confirm_leave():
+            return False
+        self.db.clear_draft(UNSAVED_KEY)
         self.record_id = None
         self.patient_id = None
         self.patient.clear()
         self.controller.reset("")
         self.editor.set_text("")
         self.tongue_panel.clear_photo()
-        self._saved_text = ""
-        self._draft_dirty = False
         self.hide_banner()
-        self._update_title()
+        self._mark_saved()
+        return True
 
     def current_record(self) -> StructuredRecord:
+        self.controller.flush()
         rec = self.controller.state.to_record(self.record_id or "")
         if self.tongue_panel.analysis:
             rec.tongue = dict(self.tongue_panel.analysis)
@@ -392,7 +524,9 @@ class MainWindow(QMainWindow):
             photo = PhotoInput(self.tongue_panel.photo_bytes, self.tongue_panel.analysis or None,
                                self.tongue_panel.model_version)
         try:
-            res = self.service.save(rec, patient_name=name or None, patient_id=self.patient_id, user=user,
+            # a changed patient name is another patient (a new row), never a rename of the saved one
+            pid = self.patient_id if name == self._saved_patient else None
+            res = self.service.save(rec, patient_name=name or None, patient_id=pid, user=user,
                                     actions=self.controller.state.log, photo=photo, clear_drafts=[key_before])
         except DatabaseBusy:
             self.show_error(t("数据库正被其他程序占用，记录尚未保存；将每秒自动重试，请勿关闭窗口。"))
@@ -406,50 +540,57 @@ class MainWindow(QMainWindow):
         self.hide_banner()
         self.controller.state.log.clear()
         self.record_id = res.record_id
-        if self.patient_id is None and name:
+        if name:
             self.patient_id = (self.db.record_info(res.record_id) or {}).get("patient_id")
-        self._saved_text = rec.text
-        self._draft_dirty = False
-        self.controller.undo_stack.setClean()
-        self._update_title()
+        self._mark_saved()
         self.show_message(t("已保存（第 %n 版）").replace("%n", str(res.version)))
         return res.record_id, res.version
 
-    def open_record(self, record_id: str, version: int | None = None) -> None:
-        self.autosave()
+    def open_record(self, record_id: str, version: int | None = None, ask: bool = True) -> bool:
+        """Show a saved record (asking first when the open one has unsaved work); its draft comes back too."""
+        if ask and not self.confirm_leave():
+            return False
         try:
+            if ask:
+                self.db.clear_draft(self.record_id or UNSAVED_KEY)
             opened = self.service.open(record_id, version)
         except StorageError as exc:
             self.show_error(t("无法打开记录：") + str(exc))
-            return
+            return False
         rec = opened.record
         self.record_id = record_id
         self.patient_id = opened.patient_id
         self.patient.setText(opened.patient_name)
         self.controller.load(rec, analysed=bool(rec.entities))
         self.editor.set_text(rec.text)
-        self._saved_text = rec.text
         if opened.photo is not None:
             self.tongue_panel.set_photo(opened.photo, opened.photo_analysis)
         else:
             self.tongue_panel.clear_photo()
         self.hide_banner()
-        draft = opened.draft
-        if draft and draft[0] != rec.text:
-            self.editor.setPlainText(draft[0])  # goes through text_edited: entities shift/drop as for typing
-            self.show_info(t("已恢复该记录未保存的修改（%1）").replace("%1", draft[1].replace("T", " ")[:19]))
-        self._draft_dirty = False
-        self._update_title()
+        self._mark_saved()
+        self.restore_draft(record_id)
         self._update_counts()
+        return True
 
     def open_history(self) -> None:
         dlg = HistoryDialog(self.db, self)
+        dlg.current_record_id = self.record_id
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
         if self.record_id in dlg.deleted:  # the record on screen was deleted: start a new one
+            self._mark_saved()
             self.record_id = None
             self.new_record()
         if accepted and dlg.chosen_record_id:
             self.open_record(dlg.chosen_record_id)
+
+    def open_next_to_review(self) -> bool:
+        """The next saved record that still has unreviewed entities (after the open one)."""
+        nxt = next_to_review(review_queue(self.db), self.record_id)
+        if nxt is None:
+            self.show_message(t("所有病历均已审核完毕"))
+            return False
+        return self.open_record(nxt.record_id)
 
     # -- tongue photo ----------------------------------------------------------------
     def _on_entities_changed(self) -> None:
@@ -491,7 +632,7 @@ class MainWindow(QMainWindow):
         self.new_record()
         self.controller.reset(text)
         self.editor.set_text(text)
-        self._draft_dirty = True
+        self._restored = True  # unsaved until saved or discarded
         self.show_message(t("已读入纸质病历；请核对橙框标出的低置信度字符"))
         if self.engine is not None:
             self.analyse()
@@ -526,39 +667,103 @@ class MainWindow(QMainWindow):
 
     # -- drafts -----------------------------------------------------------------
     def _on_text_changed(self) -> None:
-        self._draft_dirty = True
         self.tongue_panel.set_record_text(self.editor.text())
         self._update_title()
 
+    def draft_state(self) -> dict[str, Any]:
+        """Everything needed to bring the open record back exactly (JSON-able).
+
+        Reads the state directly (no ``flush``): an autosave while the doctor types must not force a redraw.
+        """
+        rec = self.controller.state.to_record(self.record_id or "")
+        if self.tongue_panel.analysis:
+            rec.tongue = dict(self.tongue_panel.analysis)
+        photo = self.tongue_panel.photo_bytes
+        sha = None
+        if photo is not None:
+            if self._photo_sha is None or self._photo_sha[0] is not photo:
+                self._photo_sha = (photo, self.db.add_photo(photo))
+            sha = self._photo_sha[1]
+        return {"record_id": self.record_id, "patient": self.patient.text(), "patient_id": self.patient_id,
+                "record": rec.to_dict(), "photo_sha256": sha, "tongue": self.tongue_panel.analysis,
+                "tongue_model_version": self.tongue_panel.model_version}
+
     def autosave(self) -> bool:
-        """Write the text to the drafts table if it changed since the last save/draft."""
-        if not self._draft_dirty:
-            return False
-        text = self.editor.text()
+        """Write the whole review state to the drafts table when there is unsaved work that changed."""
         key = self.record_id or UNSAVED_KEY
-        try:
-            if text == self._saved_text or not text.strip():
+        if not self.is_dirty():
+            if self._last_draft is not None:
                 self.db.clear_draft(key)
-            else:
-                self.db.save_draft(key, text)
+                self._last_draft = None
+            return False
+        state = self.draft_state()
+        payload = json.dumps(state, ensure_ascii=False, sort_keys=True)
+        if payload == self._last_draft:
+            return False
+        try:
+            self.db.save_draft(key, self.editor.text(), state)
         except StorageError:
-            return False  # busy: the draft stays dirty and the next autosave tries again
-        self._draft_dirty = False
+            return False  # busy: the next autosave tries again
+        self._last_draft = payload
+        return True
+
+    def restore_draft(self, key: str) -> bool:
+        """Bring back an autosaved draft (the whole state, or the text of an old text-only draft)."""
+        draft = self.db.load_draft(key)
+        if draft is None:
+            return False
+        state = self.db.load_draft_state(key)
+        when = draft[1].replace("T", " ")[:19]
+        if state is None:
+            if not draft[0].strip() or draft[0] == self.editor.text():
+                return False
+            self.editor.setPlainText(draft[0])  # an old text-only draft: entities shift/drop as for typing
+        else:
+            rec = StructuredRecord.from_dict(state["record"])
+            self.record_id = state.get("record_id") or None
+            self.patient_id = state.get("patient_id")
+            self.patient.setText(state.get("patient") or "")
+            self.controller.load(rec, analysed=bool(rec.entities))
+            self.editor.set_text(rec.text)
+            photo = self.db.photo_bytes(state["photo_sha256"]) if state.get("photo_sha256") else None
+            if photo is not None:
+                self.tongue_panel.set_photo(photo, state.get("tongue"))
+            elif self._saved_photo is None:
+                self.tongue_panel.clear_photo()
+        self._restored = True
+        self._update_title()
+        self._update_counts()
+        self.show_info(t("已恢复未保存的工作（%1）：保存以保留，或新建时选择不保存").replace("%1", when))
         return True
 
     def _restore_unsaved_draft(self) -> None:
-        draft = self.db.load_draft(UNSAVED_KEY)
-        if draft and draft[0].strip():
-            self.editor.setPlainText(draft[0])
-            self._draft_dirty = False
-            self.show_info(t("已恢复上次未保存的草稿（%1）").replace("%1", draft[1].replace("T", " ")[:19]))
+        """After a crash (or a close without saving): offer back the newest draft."""
+        for d in self.db.drafts():
+            key = d["key"]
+            if key != UNSAVED_KEY and not self.db.record_exists(key):
+                continue
+            if key != UNSAVED_KEY:
+                self.open_record(key, ask=False)
+                if self._restored:
+                    return
+                continue
+            if self.restore_draft(key):
+                return
 
     # -- exports ----------------------------------------------------------------
-    def _ask_path(self, title: str, suffix: str, filt: str) -> str | None:
-        from tcm_desktop.records.exports import safe_file_name
+    def export_name(self, suffix: str) -> Path:
+        """Default export path: the export folder (last used, else Documents) / patient_title_date.suffix."""
+        folder = str(self.settings.value("export/folder", "")) or QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        rec = self.controller.state.to_record(self.record_id or "")
+        title = record_title(rec, self.patient.text().strip(), limit=30) if rec.text.strip() else t("病历")
+        safe = re.sub(r'[\\/:*?"<>|\s·]+', "_", title).strip("_") or t("病历")
+        return Path(folder) / f"{safe}_{date.today().isoformat()}.{suffix}"
 
-        default = str(Path.home() / safe_file_name(self.record_id or "record", f".{suffix}"))
-        path, _ = QFileDialog.getSaveFileName(self, title, default, filt)
+    def _ask_path(self, title: str, suffix: str, filt: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(self.export_name(suffix)), filt)
+        if path:
+            self.settings.setValue("export/folder", str(Path(path).parent))
         return path or None
 
     def export_pdf(self, path: str | Path | None = None) -> Path | None:
@@ -625,7 +830,9 @@ class MainWindow(QMainWindow):
 
     # -- batch / settings -----------------------------------------------------------
     def make_batch_dialog(self) -> BatchDialog:
-        return BatchDialog(self.engine, self.db.path, self.pool, str(self.settings.value("user/doctor", "")), self)
+        dlg = BatchDialog(self.engine, self.db.path, self.pool, str(self.settings.value("user/doctor", "")), self)
+        dlg.imported.connect(self._on_batch_imported)
+        return dlg
 
     def open_insights(self) -> None:
         """The clinic-insights window (non-modal), mining the database in the background."""
@@ -635,8 +842,23 @@ class MainWindow(QMainWindow):
         self.insights_window.show()
         self.insights_window.mine()
 
-    def batch_import(self) -> None:
-        self.make_batch_dialog().exec()
+    def batch_import(self) -> BatchDialog:
+        """Open the (non-modal) batch window; the main window stays usable while it runs."""
+        if self.batch_dialog is None:
+            self.batch_dialog = self.make_batch_dialog()
+        self.batch_dialog.engine = self.engine
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        return self.batch_dialog
+
+    def _on_batch_imported(self, summary: dict[str, Any]) -> None:
+        """A batch saved new versions: show the open record's new version unless the doctor has unsaved work."""
+        if self.record_id and self.record_id in summary.get("saved", []):
+            if self.is_dirty():
+                self.show_info(t("批量导入更新了此病历（已保留审核结果）；保存前请注意，重新打开可查看新版本"))
+            else:
+                self.open_record(self.record_id, ask=False)
+                self.show_info(t("批量导入更新了此病历，已显示新版本（审核结果已保留）"))
 
     def edit_settings(self) -> None:
         dlg = QDialog(self)
@@ -665,10 +887,14 @@ class MainWindow(QMainWindow):
     def _on_language_action(self) -> None:
         act = self.sender()
         code = act.data() if isinstance(act, QAction) else "zh"
+        self.set_language(code)
+
+    def set_language(self, code: str) -> None:
+        """Switch the UI language now: translators swapped, every text of the window set again."""
         self.settings.setValue("ui/language", code)
-        for a in act.parent().actions() if act and act.parent() else []:
-            a.setChecked(a.data() == code)
-        self.show_message(t("界面语言将在重新启动后生效"))
+        install_language(code)
+        self.retranslate()
+        self.show_message(t("界面语言已切换"))
 
     # -- state display ----------------------------------------------------------
     def _update_actions(self) -> None:
@@ -690,12 +916,17 @@ class MainWindow(QMainWindow):
         )
 
     def _update_title(self, *_: object) -> None:
-        dirty = self.editor.text() != self._saved_text or not self.controller.undo_stack.isClean()
+        dirty = self.is_dirty()
         name = self.record_id[:8] if self.record_id else t("新病历")
         self.setWindowTitle(f"{'*' if dirty else ''}{name} — {t('中医病历结构化')}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.autosave()
+        if not self.confirm_leave():
+            event.ignore()
+            return
+        if self.batch_dialog is not None:
+            self.batch_dialog.close()
         self.tongue_panel.stop_camera()
         self.pool.shutdown()
         super().closeEvent(event)

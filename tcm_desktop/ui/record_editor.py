@@ -6,8 +6,14 @@ the highlights can be recomputed from the review state at any time.
 
 Status is shown by styling, colour always meaning category:
 unreviewed = colour only; accepted = bold; corrected = solid underline;
-added = italic with dotted underline; absent (否定) findings are struck
-through; the current entity is drawn darker. Offsets are converted to Qt's
+added = italic with dotted underline; the current entity is drawn darker.
+Every assertion other than 存在 has its own cue in the text colour:
+否定 grey and struck through, 可能 orange-brown, 既往 blue, 家族 purple
+(:data:`ASSERTION_CUES`, also shown in the legend).
+
+Undo: the document's own undo is off; Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y go to
+the record's single undo stack (:mod:`.review`), so typing and review steps
+are undone in the order they were done. Offsets are converted to Qt's
 UTF-16 positions only here, through :mod:`.offsets`.
 
 Keys (all on the current entity, moved with Tab / Shift+Tab):
@@ -19,8 +25,19 @@ Ctrl+Return analyse.
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from tcm_desktop.schema import CATEGORIES, CATEGORY_BY_CODE
@@ -29,6 +46,18 @@ from tcm_desktop.ui.offsets import OffsetMap
 from tcm_desktop.ui.review import ReviewController, add_entity_menu, entity_menu
 
 _KEY_TO_LABEL = {c.shortcut.lower(): c.code for c in CATEGORIES}
+
+#: Inline cue (text colour) of each assertion; 存在 (present) has none.
+ASSERTION_CUES = {"absent": "#6b6b6b", "possible": "#a0522d", "history": "#1f4e9c", "family": "#7b2d8e"}
+
+UNDO_KEYS = ("Ctrl+Z",)
+REDO_KEYS = ("Ctrl+Shift+Z", "Ctrl+Y")
+
+
+def _matches(event: QKeyEvent, keys: tuple[str, ...]) -> bool:
+    """Whether a key press is one of ``keys`` (strings: a QKeySequence needs a running QGuiApplication)."""
+    combo = QKeySequence(event.keyCombination())
+    return any(combo.matches(QKeySequence(k)) == QKeySequence.SequenceMatch.ExactMatch for k in keys)
 
 
 class RecordEditor(QPlainTextEdit):
@@ -47,9 +76,11 @@ class RecordEditor(QPlainTextEdit):
         self.setFont(f)
         self._map = OffsetMap("")
         self._loading = False
+        self.setUndoRedoEnabled(False)  # one undo stack for the record: the controller's
         self.document().contentsChange.connect(self._on_contents_change)
         controller.changed.connect(self.refresh)
         controller.currentChanged.connect(self._on_current_changed)
+        controller.textReplaced.connect(self._on_text_replaced)
 
     # -- text <-> state -----------------------------------------------------------
     def text(self) -> str:
@@ -64,6 +95,14 @@ class RecordEditor(QPlainTextEdit):
             self._loading = False
         self._map = OffsetMap(text)
         self.refresh()
+
+    def _on_text_replaced(self, text: str, cursor_py: int) -> None:
+        """Undo/redo changed the text: show it, cursor where the change was."""
+        if text != self.toPlainText():
+            self.set_text(text)
+        c = self.textCursor()
+        c.setPosition(self._map.to_qt(max(0, min(cursor_py, len(text)))))
+        self.setTextCursor(c)
 
     def _on_contents_change(self, position: int, removed: int, added: int) -> None:
         if self._loading:
@@ -95,7 +134,9 @@ class RecordEditor(QPlainTextEdit):
         self.setExtraSelections(sels)
 
     @staticmethod
+    @functools.lru_cache(maxsize=512)
     def entity_format(colour: str, status: str, assertion: str, current: bool) -> QTextCharFormat:
+        """The highlight of one entity (cached: a thousand entities share a few dozen formats)."""
         fmt = QTextCharFormat()
         bg = QColor(colour)
         if current:
@@ -109,6 +150,8 @@ class RecordEditor(QPlainTextEdit):
         elif status == "added":
             fmt.setFontItalic(True)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
+        if assertion in ASSERTION_CUES:
+            fmt.setForeground(QColor(ASSERTION_CUES[assertion]))
         if assertion == "absent":
             fmt.setFontStrikeOut(True)
         return fmt
@@ -201,7 +244,22 @@ class RecordEditor(QPlainTextEdit):
             return True
         return super().viewportEvent(event)
 
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
+                _matches(event, UNDO_KEYS) or _matches(event, REDO_KEYS)):
+            event.accept()  # the editor handles undo/redo itself, through the record's stack
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if _matches(event, UNDO_KEYS):
+            self.controller.undo_stack.undo()
+            event.accept()
+            return
+        if _matches(event, REDO_KEYS):
+            self.controller.undo_stack.redo()
+            event.accept()
+            return
         if self.handle_review_key(event):
             event.accept()
             return

@@ -131,7 +131,7 @@ def refusal_text(result: dict) -> str:
     """Why the engine refused the photo, in the UI language (the engine's own words as a fallback)."""
     reason = result.get("reason")
     text = t(REFUSAL_ZH[reason]) if reason in REFUSAL_ZH else ""
-    if reason in ("unreadable", "failed") or not text:
+    if reason == "failed" or not text:
         text += str(result.get("message") or "")
     return text
 
@@ -258,6 +258,8 @@ class TonguePanel(QWidget):
         if img.isNull():
             self.camera_status.setText(t("无法读取该图片"))
             return False
+        if not self.camera_running:
+            self.camera_status.setText("")  # an old "cannot read" must not stay under a good photo
         self._supersede()
         generation = self.session.set_photo(data, analysis)
         self.photo_image = img
@@ -274,6 +276,8 @@ class TonguePanel(QWidget):
         self.session.clear()
         self.photo_image = None
         self.overlay_image = None
+        if not self.camera_running:
+            self.camera_status.setText("")
         self.image.setPixmap(QPixmap())
         self.image.setText(t("拖入、粘贴或选择一张舌象照片"))
         self._render()

@@ -988,6 +988,224 @@
     <message>
         <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
         <translation>Images or PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
+        <source>下一个低置信度实体</source>
+        <translation>Next low-confidence entity</translation>
+    </message>
+    <message>
+        <source>下一个待审核病历</source>
+        <translation>Next record to review</translation>
+    </message>
+    <message>
+        <source>不是有效的 JSON</source>
+        <translation>not valid JSON</translation>
+    </message>
+    <message>
+        <source>与已保存的相同</source>
+        <translation>same as the saved record</translation>
+    </message>
+    <message>
+        <source>低置信度</source>
+        <translation>Low confidence</translation>
+    </message>
+    <message>
+        <source>全部状态</source>
+        <translation>All states</translation>
+    </message>
+    <message>
+        <source>全部类别</source>
+        <translation>All categories</translation>
+    </message>
+    <message>
+        <source>共 %1 条：未审核 %2，审核中 %3，已完成 %4</source>
+        <translation>%1 records: %2 unreviewed, %3 in review, %4 done</translation>
+    </message>
+    <message>
+        <source>创建时间</source>
+        <translation>Created</translation>
+    </message>
+    <message>
+        <source>历史记录与审核队列</source>
+        <translation>History and review queue</translation>
+    </message>
+    <message>
+        <source>含低置信度实体</source>
+        <translation>With low-confidence entities</translation>
+    </message>
+    <message>
+        <source>审核中</source>
+        <translation>in review</translation>
+    </message>
+    <message>
+        <source>已保存</source>
+        <translation>saved</translation>
+    </message>
+    <message>
+        <source>已合并到已保存的病历（审核结果保留）</source>
+        <translation>merged into the saved record (review kept)</translation>
+    </message>
+    <message>
+        <source>已处理 %1 / %2</source>
+        <translation>Processed %1 / %2</translation>
+    </message>
+    <message>
+        <source>已完成</source>
+        <translation>done</translation>
+    </message>
+    <message>
+        <source>已审核的病历文本不同，未覆盖</source>
+        <translation>reviewed record with a different text: not replaced</translation>
+    </message>
+    <message>
+        <source>已恢复未保存的工作（%1）：保存以保留，或新建时选择不保存</source>
+        <translation>Unsaved work restored (%1): save to keep it, or choose Discard when starting a new record</translation>
+    </message>
+    <message>
+        <source>已跳过</source>
+        <translation>skipped</translation>
+    </message>
+    <message>
+        <source>所有病历均已审核完毕</source>
+        <translation>Every record has been reviewed</translation>
+    </message>
+    <message>
+        <source>打开</source>
+        <translation>Open</translation>
+    </message>
+    <message>
+        <source>批量导入更新了此病历（已保留审核结果）；保存前请注意，重新打开可查看新版本</source>
+        <translation>The batch import updated this record (review kept); reopen it to see the new version</translation>
+    </message>
+    <message>
+        <source>批量导入更新了此病历，已显示新版本（审核结果已保留）</source>
+        <translation>The batch import updated this record; showing the new version (review kept)</translation>
+    </message>
+    <message>
+        <source>排除否定（如“无咳嗽”）</source>
+        <translation>Exclude negated (e.g. “no cough”)</translation>
+    </message>
+    <message>
+        <source>新版本（原病历尚未审核）</source>
+        <translation>new version (the saved one was not reviewed)</translation>
+    </message>
+    <message>
+        <source>无法读取（不是 UTF-8 文本？）</source>
+        <translation>cannot be read (not UTF-8 text?)</translation>
+    </message>
+    <message>
+        <source>日期</source>
+        <translation>Dates</translation>
+    </message>
+    <message>
+        <source>未保存的修改</source>
+        <translation>Unsaved changes</translation>
+    </message>
+    <message>
+        <source>正在分析第一条病历…</source>
+        <translation>Analysing the first record…</translation>
+    </message>
+    <message>
+        <source>没有待审核的低置信度实体</source>
+        <translation>No unreviewed low-confidence entity</translation>
+    </message>
+    <message>
+        <source>界面语言已切换</source>
+        <translation>Language changed</translation>
+    </message>
+    <message>
+        <source>病历</source>
+        <translation>record</translation>
+    </message>
+    <message>
+        <source>病历「%1」有未保存的修改：实体 %2 个，其中已审核 %3 个。离开前是否保存？</source>
+        <translation>Record “%1” has unsaved changes: %2 entities, %3 of them reviewed. Save before leaving?</translation>
+    </message>
+    <message>
+        <source>空文件</source>
+        <translation>empty file</translation>
+    </message>
+    <message>
+        <source>编辑改动了 %n 个实体，已移除（Ctrl+Z 恢复）</source>
+        <translation>The edit touched %n entities; they were removed (Ctrl+Z restores them)</translation>
+    </message>
+    <message>
+        <source>编辑文本</source>
+        <translation>Edit text</translation>
+    </message>
+    <message>
+        <source>缺少 text 或为空</source>
+        <translation>no text, or empty</translation>
+    </message>
+    <message>
+        <source>输入</source>
+        <translation>Typing</translation>
+    </message>
+    <message>
+        <source>进度</source>
+        <translation>Progress</translation>
+    </message>
+    <message>
+        <source>重新分析</source>
+        <translation>Re-analyse</translation>
+    </message>
+    <message>
+        <source>重新分析完成：保留 %1 个已审核实体，%2 个待审核建议（Ctrl+Z 撤销）</source>
+        <translation>Re-analysed: %1 reviewed entities kept, %2 suggestions to review (Ctrl+Z undoes)</translation>
+    </message>
+    <message>
+        <source>错误</source>
+        <translation>error</translation>
+    </message>
+    <message>
+        <source>；跳过 %1 条，错误 %2 处</source>
+        <translation>; %1 skipped, %2 errors</translation>
+    </message>
+    <message>
+        <source>不保存</source>
+        <translation>Discard</translation>
+    </message>
+    <message>
+        <source>无法读取该图片：文件不完整、已损坏或不是图片。</source>
+        <translation>Cannot read this image: the file is incomplete, damaged or not an image.</translation>
+    </message>
+    <message>
+        <source>没有第 %1 个实体</source>
+        <translation>There is no entity #%1</translation>
+    </message>
+    <message>
+        <source>未知类别 %1</source>
+        <translation>Unknown category %1</translation>
+    </message>
+    <message>
+        <source>未知断言 %1</source>
+        <translation>Unknown assertion %1</translation>
+    </message>
+    <message>
+        <source>选区为空：请先选中要标注的文字</source>
+        <translation>Empty selection: select the words of the finding first</translation>
+    </message>
+    <message>
+        <source>与「%1」（%2）重叠；请先修改或删除该实体</source>
+        <translation>Overlaps “%1” (%2); change or delete that entity first</translation>
+    </message>
+    <message>
+        <source>实体不能为空，也不能超出文本</source>
+        <translation>An entity cannot be empty or leave the text</translation>
+    </message>
+    <message>
+        <source>会与「%1」重叠</source>
+        <translation>Would overlap “%1”</translation>
+    </message>
+    <message>
+        <source>实体的边界不能是标点或空白</source>
+        <translation>An entity cannot begin or end with punctuation or a space</translation>
+    </message>
+    <message>
+        <source>实体不能跨越标点</source>
+        <translation>An entity cannot cross punctuation</translation>
+    </message>
+    <message>
+        <source>分析结果对应的文本已改变，请重新分析</source>
+        <translation>The text changed since this analysis; analyse again</translation>
     </message>
 </context>
 </TS>

@@ -983,5 +983,221 @@
       <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
       <translation>圖片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
     </message>
+    <message>
+      <source>下一个待审核病历</source>
+      <translation>下一個待審覈病歷</translation>
+    </message>
+    <message>
+      <source>不是有效的 JSON</source>
+      <translation>不是有效的 JSON</translation>
+    </message>
+    <message>
+      <source>与已保存的相同</source>
+      <translation>與已保存的相同</translation>
+    </message>
+    <message>
+      <source>低置信度</source>
+      <translation>低置信度</translation>
+    </message>
+    <message>
+      <source>全部状态</source>
+      <translation>全部狀態</translation>
+    </message>
+    <message>
+      <source>全部类别</source>
+      <translation>全部類別</translation>
+    </message>
+    <message>
+      <source>共 %1 条：未审核 %2，审核中 %3，已完成 %4</source>
+      <translation>共 %1 條：未審覈 %2，審覈中 %3，已完成 %4</translation>
+    </message>
+    <message>
+      <source>创建时间</source>
+      <translation>創建時間</translation>
+    </message>
+    <message>
+      <source>历史记录与审核队列</source>
+      <translation>歷史記錄與審覈隊列</translation>
+    </message>
+    <message>
+      <source>含低置信度实体</source>
+      <translation>含低置信度實體</translation>
+    </message>
+    <message>
+      <source>审核中</source>
+      <translation>審覈中</translation>
+    </message>
+    <message>
+      <source>已保存</source>
+      <translation>已保存</translation>
+    </message>
+    <message>
+      <source>已合并到已保存的病历（审核结果保留）</source>
+      <translation>已合併到已保存的病歷（審覈結果保留）</translation>
+    </message>
+    <message>
+      <source>已处理 %1 / %2</source>
+      <translation>已處理 %1 / %2</translation>
+    </message>
+    <message>
+      <source>已完成</source>
+      <translation>已完成</translation>
+    </message>
+    <message>
+      <source>已审核的病历文本不同，未覆盖</source>
+      <translation>已審覈的病歷文本不同，未覆蓋</translation>
+    </message>
+    <message>
+      <source>已恢复未保存的工作（%1）：保存以保留，或新建时选择不保存</source>
+      <translation>已恢復未保存的工作（%1）：保存以保留，或新建時選擇不保存</translation>
+    </message>
+    <message>
+      <source>已跳过</source>
+      <translation>已跳過</translation>
+    </message>
+    <message>
+      <source>所有病历均已审核完毕</source>
+      <translation>所有病歷均已審覈完畢</translation>
+    </message>
+    <message>
+      <source>打开</source>
+      <translation>打開</translation>
+    </message>
+    <message>
+      <source>批量导入更新了此病历（已保留审核结果）；保存前请注意，重新打开可查看新版本</source>
+      <translation>批量導入更新了此病歷（已保留審覈結果）；保存前請注意，重新打開可查看新版本</translation>
+    </message>
+    <message>
+      <source>批量导入更新了此病历，已显示新版本（审核结果已保留）</source>
+      <translation>批量導入更新了此病歷，已顯示新版本（審覈結果已保留）</translation>
+    </message>
+    <message>
+      <source>排除否定（如“无咳嗽”）</source>
+      <translation>排除否定（如“無咳嗽”）</translation>
+    </message>
+    <message>
+      <source>新版本（原病历尚未审核）</source>
+      <translation>新版本（原病歷尚未審覈）</translation>
+    </message>
+    <message>
+      <source>无法读取（不是 UTF-8 文本？）</source>
+      <translation>無法讀取（不是 UTF-8 文本？）</translation>
+    </message>
+    <message>
+      <source>日期</source>
+      <translation>日期</translation>
+    </message>
+    <message>
+      <source>未保存的修改</source>
+      <translation>未保存的修改</translation>
+    </message>
+    <message>
+      <source>正在分析第一条病历…</source>
+      <translation>正在分析第一條病歷…</translation>
+    </message>
+    <message>
+      <source>没有待审核的低置信度实体</source>
+      <translation>沒有待審覈的低置信度實體</translation>
+    </message>
+    <message>
+      <source>界面语言已切换</source>
+      <translation>界面語言已切換</translation>
+    </message>
+    <message>
+      <source>病历</source>
+      <translation>病歷</translation>
+    </message>
+    <message>
+      <source>病历「%1」有未保存的修改：实体 %2 个，其中已审核 %3 个。离开前是否保存？</source>
+      <translation>病歷「%1」有未保存的修改：實體 %2 個，其中已審覈 %3 個。離開前是否保存？</translation>
+    </message>
+    <message>
+      <source>空文件</source>
+      <translation>空文件</translation>
+    </message>
+    <message>
+      <source>编辑改动了 %n 个实体，已移除（Ctrl+Z 恢复）</source>
+      <translation>編輯改動了 %n 個實體，已移除（Ctrl+Z 恢復）</translation>
+    </message>
+    <message>
+      <source>编辑文本</source>
+      <translation>編輯文本</translation>
+    </message>
+    <message>
+      <source>缺少 text 或为空</source>
+      <translation>缺少 text 或爲空</translation>
+    </message>
+    <message>
+      <source>输入</source>
+      <translation>輸入</translation>
+    </message>
+    <message>
+      <source>进度</source>
+      <translation>進度</translation>
+    </message>
+    <message>
+      <source>重新分析</source>
+      <translation>重新分析</translation>
+    </message>
+    <message>
+      <source>重新分析完成：保留 %1 个已审核实体，%2 个待审核建议（Ctrl+Z 撤销）</source>
+      <translation>重新分析完成：保留 %1 個已審覈實體，%2 個待審覈建議（Ctrl+Z 撤銷）</translation>
+    </message>
+    <message>
+      <source>错误</source>
+      <translation>錯誤</translation>
+    </message>
+    <message>
+      <source>；跳过 %1 条，错误 %2 处</source>
+      <translation>；跳過 %1 條，錯誤 %2 處</translation>
+    </message>
+    <message>
+      <source>不保存</source>
+      <translation>不保存</translation>
+    </message>
+    <message>
+      <source>无法读取该图片：文件不完整、已损坏或不是图片。</source>
+      <translation>無法讀取該圖片：文件不完整、已損壞或不是圖片。</translation>
+    </message>
+    <message>
+      <source>没有第 %1 个实体</source>
+      <translation>沒有第 %1 個實體</translation>
+    </message>
+    <message>
+      <source>未知类别 %1</source>
+      <translation>未知類別 %1</translation>
+    </message>
+    <message>
+      <source>未知断言 %1</source>
+      <translation>未知斷言 %1</translation>
+    </message>
+    <message>
+      <source>选区为空：请先选中要标注的文字</source>
+      <translation>選區爲空：請先選中要標註的文字</translation>
+    </message>
+    <message>
+      <source>与「%1」（%2）重叠；请先修改或删除该实体</source>
+      <translation>與「%1」（%2）重疊；請先修改或刪除該實體</translation>
+    </message>
+    <message>
+      <source>实体不能为空，也不能超出文本</source>
+      <translation>實體不能爲空，也不能超出文本</translation>
+    </message>
+    <message>
+      <source>会与「%1」重叠</source>
+      <translation>會與「%1」重疊</translation>
+    </message>
+    <message>
+      <source>实体的边界不能是标点或空白</source>
+      <translation>實體的邊界不能是標點或空白</translation>
+    </message>
+    <message>
+      <source>实体不能跨越标点</source>
+      <translation>實體不能跨越標點</translation>
+    </message>
+    <message>
+      <source>分析结果对应的文本已改变，请重新分析</source>
+      <translation>分析結果對應的文本已改變，請重新分析</translation>
+    </message>
   </context>
 </TS>
