@@ -101,6 +101,7 @@ class Progress:
 
 def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.text.clinic_dictionary import ClinicDictionary
     from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
@@ -110,8 +111,9 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
     if not records:
         return EXIT_INPUT_ERROR
     try:
-        engine = StructuringEngine(args.model)
-    except ModelError as exc:
+        dictionary = ClinicDictionary.load(Path(args.dictionary)) if args.dictionary else None
+        engine = StructuringEngine(args.model, dictionary=dictionary)
+    except (ModelError, ValueError) as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
     results = list(engine.structure_many(records, progress=Progress(stderr)))
@@ -281,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="also save the records to this SQLite database")
     s.add_argument("--pdf", help="also write a PDF report (a folder when there are several records)")
     s.add_argument("--model", help="model directory (default: the shipped models/ner)")
+    s.add_argument("--dictionary", help="a clinic dictionary JSON to apply (lexicon terms + exact-match rule)")
     s.add_argument("--clinic", default="", help="clinic name for the PDF report")
     s.add_argument("--doctor", default="", help="doctor name for the PDF report")
     s.add_argument("--user", default="", help="user name recorded in the database")
@@ -291,7 +294,33 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--masks", help="write <stem>.png masks (0/255, the input's size) into this folder")
     t.add_argument("--model", help="tongue model directory (default: the shipped models/tongue)")
     _add_db_parser(sub)
+    a = sub.add_parser("adapt", help="fine-tune the text model on this clinic's reviewed records (needs the train extra)")
+    a.add_argument("--db", help="the record database (default: the app's database)")
+    a.add_argument("--out", help="the new model's folder (default: <user data>/models/<version>)")
+    a.add_argument("--base", help="model folder or training run to start from (default: the shipped models/ner)")
+    a.add_argument("--minutes", type=float, default=10.0, help="fine-tuning time budget (default 10)")
+    a.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps")
+    a.add_argument("--lr", type=float, default=3e-4)
+    a.add_argument("--threads", type=int, default=0)
+    a.add_argument("--seed", type=int, default=13)
     return ap
+
+
+TRAIN_EXTRA_HINT = "adapting the model needs the train extra: pip install 'tcm-desktop[train]'"
+
+
+def cmd_adapt(args: argparse.Namespace, stderr: TextIO) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        stderr.write(f"error: {TRAIN_EXTRA_HINT}\n")
+        return EXIT_INPUT_ERROR
+    from tcm_desktop.training.adapt import run_cli
+
+    for name in ("out", "base"):
+        if getattr(args, name):
+            setattr(args, name, Path(getattr(args, name)))
+    return run_cli(args, stderr)
 
 
 def _add_db_parser(sub: argparse._SubParsersAction) -> None:
@@ -318,6 +347,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_structure(args, stdout, stderr, stdin)
     if args.command == "tongue":
         return cmd_tongue(args, stdout, stderr)
+    if args.command == "adapt":
+        return cmd_adapt(args, stderr)
     if args.command == "db":
         if args.db_command == "export":
             return cmd_db_export(args, stdout, stderr)

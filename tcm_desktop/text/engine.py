@@ -28,6 +28,7 @@ from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.assertion import assign_assertions
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
+from tcm_desktop.text.clinic_dictionary import SOURCE, SOURCE_KEY, ClinicDictionary
 from tcm_desktop.text.prescription import build_prescription
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
 from tcm_desktop.text.sections import find_sections
@@ -76,10 +77,15 @@ class StructuringEngine:
     """Loads ``models/ner`` once and structures records with it."""
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
-                 max_batch_tokens: int = 4096, context: int = 8, precision: str = "int8") -> None:
+                 max_batch_tokens: int = 4096, context: int = 8, precision: str = "int8",
+                 dictionary: ClinicDictionary | None = None) -> None:
         directory = Path(model_dir) if model_dir else models_dir() / "ner"
         self.ner = NerRuntime(directory, threads=threads, precision=precision)
         self.version = self.ner.version
+        # the clinic dictionary hook: extra lexicon terms here, its rule on the model's spans below
+        self.dictionary = dictionary
+        if dictionary is not None and dictionary.terms:
+            self.ner.lexicon = self.ner.lexicon.with_extra(dictionary.pairs())
         self.max_batch_tokens = max_batch_tokens
         self.context = context
         self.normalizer = Normalizer.from_resources(directory / ARTIFACT_FILES["normalization"])
@@ -175,6 +181,8 @@ class StructuringEngine:
                 if os_ >= oe:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))
+            if self.dictionary is not None:  # proposals on the model's output only, never after the doctor's edits
+                entities = sorted([*entities, *self.dictionary.propose(text, entities)], key=lambda e: e.start)
             out.append(self.finish(rid, text, entities))
         return out
 
@@ -186,7 +194,8 @@ class StructuringEngine:
         """
         assign_assertions(text, entities)
         for e in entities:
-            e.normalized = self.normalizer.normalize_entity(e)
+            keep = {SOURCE_KEY: SOURCE} if e.normalized.get(SOURCE_KEY) == SOURCE else {}
+            e.normalized = {**self.normalizer.normalize_entity(e), **keep}
         sections = find_sections(text)
         rx = build_prescription(text, entities, self.normalizer, sections)
         return StructuredRecord(record_id, text, entities, sections, rx, self.version)
