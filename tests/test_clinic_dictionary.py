@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -63,25 +64,30 @@ def test_terms_from_database_takes_only_the_doctors_additions_and_corrections(tm
     assert d.merge(terms_from_database(db_path)) == 1 and d.terms["纳呆"] == "WM_DISEASE"  # the doctor's own entry wins
 
 
-def test_engine_applies_the_dictionary_without_retraining(tiny_model_dir, tmp_path) -> None:
+def test_engine_applies_the_dictionary_without_retraining(tmp_path) -> None:
+    """On the shipped model: the lexicon hook alone fixes a boundary and a label; the rule adds what the model skips."""
     from tcm_desktop.cli import main
     from tcm_desktop.text.engine import StructuringEngine
 
-    text = "主诉：乾坤倒转感3天。舌红，苔黄。"
-    plain = StructuringEngine(tiny_model_dir).structure(text)
-    assert not any(e.text == "乾坤倒转感" for e in plain.entities)
-    d = ClinicDictionary({"乾坤倒转感": "SYMPTOM"})
-    engine = StructuringEngine(tiny_model_dir, dictionary=d)
+    text = "主诉：乾坤倒转感3天，伴XQ综合征。舌红，苔黄。"
+    plain = {(e.text, e.label) for e in StructuringEngine().structure(text).entities}
+    assert ("乾坤倒转感", "SYMPTOM") not in plain and ("XQ综合征", "WM_DISEASE") not in plain
+    d = ClinicDictionary({"乾坤倒转感": "SYMPTOM", "XQ综合征": "WM_DISEASE"}, rule=False)
+    engine = StructuringEngine(dictionary=d)
     assert "乾坤倒转感" in engine.ner.lexicon.terms("SYMPTOM")
-    rec = engine.structure(text)
-    hit = [e for e in rec.entities if e.text == "乾坤倒转感"]
-    assert hit and hit[0].label == "SYMPTOM"
-    assert [(e.start, e.end) for e in rec.entities] == sorted((e.start, e.end) for e in rec.entities)
+    found = {(e.text, e.label) for e in engine.structure(text).entities}
+    assert {("乾坤倒转感", "SYMPTOM"), ("XQ综合征", "WM_DISEASE")} <= found  # features only: the model decided
+
+    text = "患者自述：头晕3天。"
+    d = ClinicDictionary({"自述": "EXAM"})
+    assert not any(e.text == "自述" for e in StructuringEngine().structure(text).entities)
+    rec = StructuringEngine(dictionary=d).structure(text)
+    hit = [e for e in rec.entities if e.text == "自述"]
+    assert hit and hit[0].label == "EXAM" and hit[0].normalized[SOURCE_KEY] == SOURCE  # the rule proposed it
+    assert [e.start for e in rec.entities] == sorted(e.start for e in rec.entities)
     # the CLI takes the same dictionary file
     (tmp_path / "r.txt").write_text(text, encoding="utf-8")
-    import io
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["structure", "--model", str(tiny_model_dir), "--dictionary", str(d.save(tmp_path / "d.json")), str(tmp_path / "r.txt")],
-              stdout=out, stderr=err)
+    rc = main(["structure", "--dictionary", str(d.save(tmp_path / "d.json")), str(tmp_path / "r.txt")], stdout=out, stderr=err)
     assert rc == 0, err.getvalue()
-    assert any(e["text"] == "乾坤倒转感" and e["label"] == "SYMPTOM" for e in json.loads(out.getvalue())["entities"])
+    assert any(e["text"] == "自述" and e["label"] == "EXAM" for e in json.loads(out.getvalue())["entities"])
