@@ -188,6 +188,7 @@ class MainWindow(QMainWindow):
         self.act_deid = self._action("导出去标识化 JSON（科研）", self.export_deidentified_json, None, "actJsonDeid")
         self.act_batch = self._action("批量导入…", self.batch_import, None, "actBatch")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
+        self.act_models = self._action("模型…", self.open_models, None, "actModels")
         self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
         self.act_undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
         self.act_redo = self.controller.undo_stack.createRedoAction(self, t("重做"))
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         m = mb.addMenu(t("设置"))
         m.addAction(self.act_settings)
+        m.addAction(self.act_models)
         lang = m.addMenu(t("语言"))
         for code, label in (("zh", "中文"), ("en", "English")):
             a = lang.addAction(label)
@@ -256,6 +258,21 @@ class MainWindow(QMainWindow):
         w.finished.connect(self._on_model_finished)
         self._model_worker = w
         self.pool.start(w)
+
+    def open_models(self) -> None:
+        """The model chooser; a switch reloads the engine in the background."""
+        from tcm_desktop.ui.models_dialog import ModelsDialog
+
+        dlg = ModelsDialog(self.db.path, self)
+        dlg.model_changed.connect(self._reload_model)
+        dlg.exec()
+
+    def _reload_model(self, _path: str) -> None:
+        if self._model_worker is not None:
+            return
+        self.engine = None
+        self._update_actions()
+        self.start_model_load()
 
     def _on_model_loaded(self, engine: Any) -> None:
         self.engine = engine
