@@ -153,8 +153,13 @@ def adapt(
     replay: list[dict] | None = None,
     passphrase: str | None = None,
     emit: Callable[..., None] | None = None,
+    keep_refused: bool = False,
 ) -> AdaptResult:
-    """Run the whole adaptation; see the module docstring."""
+    """Run the whole adaptation; see the module docstring.
+
+    ``keep_refused`` leaves a refused model in ``<out>.work/artifact`` (never
+    where the app looks) so an experiment can still score it.
+    """
     from tcm_desktop.artifacts import write_checksums
     from tcm_desktop.config import models_dir, user_dir
     from tcm_desktop.text.runtime import ARTIFACT_FILES
@@ -254,7 +259,8 @@ def adapt(
     else:
         card_path = work / "MODEL_CARD.md"
         card_path.write_text(card, encoding="utf-8")
-        shutil.rmtree(artifact, ignore_errors=True)
+        if not keep_refused:
+            shutil.rmtree(artifact, ignore_errors=True)
     emit("done", accepted=accepted, reason=reason, version=version, out=str(out) if accepted else None,
          card=str(card_path), minutes=round(minutes_taken, 1))
     return AdaptResult(accepted, reason, version, out if accepted else None, card_path, _public(comparison))
