@@ -37,7 +37,8 @@ def _small_sets(tiny_run) -> dict:
 
 
 @pytest.mark.slow
-def test_import_adapt_export_structure(tiny_run, tmp_path) -> None:
+def test_import_adapt_export_structure(tiny_run, tiny_model_dir, tmp_path) -> None:
+    """The base is a model artifact (like the shipped one): rebuilt from INT8, fine-tuned, exported once."""
     from tcm_desktop.cli import main
     from tcm_desktop.training.adapt import adapt, reviewed_records
 
@@ -46,9 +47,9 @@ def test_import_adapt_export_structure(tiny_run, tmp_path) -> None:
     assert len(recs) == 24 and "draft" not in {r["id"] for r in recs}  # unreviewed output is never a label
     events: list[str] = []
     out = tmp_path / "models" / "v1"
-    res = adapt(db, out, base=tiny_run[1], minutes=3, max_steps=60, lr=3e-3, min_reviewed=10,
+    res = adapt(db, out, base=tiny_model_dir, minutes=3, max_steps=60, lr=3e-3, min_reviewed=10,
                 emit=lambda ev, **kw: events.append(ev), **_small_sets(tiny_run))
-    assert events[0] == "data" and events[-1] == "done" and "export" in events
+    assert events[0] == "data" and events[-1] == "done" and {"base", "export"} <= set(events)
     assert res.accepted, res.reason
     assert res.out == out and (out / "MODEL_CARD.md").exists() and (out / "model.int8.onnx").exists()
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
@@ -67,13 +68,13 @@ def test_import_adapt_export_structure(tiny_run, tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_a_worse_model_is_refused_and_not_installed(tiny_run, tmp_path) -> None:
+def test_a_worse_model_is_refused_and_not_installed(tiny_run, tiny_model_dir, tmp_path) -> None:
     from tcm_desktop.training.adapt import adapt
 
     db = reviewed_db(tmp_path / "clinic.db", 12)
     out = tmp_path / "models" / "bad"
     # a learning rate this large wrecks the weights: the guard must catch it
-    res = adapt(db, out, base=tiny_run[1], minutes=2, max_steps=8, lr=5.0, min_reviewed=10, emit=lambda *a, **k: None,
+    res = adapt(db, out, base=tiny_model_dir, minutes=2, max_steps=8, lr=5.0, min_reviewed=10, emit=lambda *a, **k: None,
                 **_small_sets(tiny_run))
     assert not res.accepted and res.reason.startswith("refused")
     assert res.out is None and not out.exists()
