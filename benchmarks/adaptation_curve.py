@@ -1,7 +1,7 @@
 """The learning curve of adaptation on a clinic whose style the shipped model has not seen.
 
     python benchmarks/adaptation_curve.py --sizes 25 50 100 200 --minutes 8 --out runs/adapt_curve [--threads 2]
-    python benchmarks/adaptation_curve.py --report runs/adapt_curve   # table + PNG from the saved results
+    python benchmarks/adaptation_curve.py --report --out runs/adapt_curve --png docs/adaptation_curve.png
 
 Data: ``resources/clinic_b`` (a digestive clinic writing SOAP shorthand; see its
 README). ``test.tcm.txt`` (50 records) is only ever scored; the first N records
@@ -132,18 +132,18 @@ def run(args) -> dict:
         if "adapt" in args.methods and ("adapt", n) not in done:
             with tempfile.TemporaryDirectory() as tmp:
                 db = reviewed_db(Path(tmp) / "clinic.db", recs)
-                t0 = time.time()
+                t0, c0 = time.time(), time.process_time()
                 r = adapt(db, Path(tmp) / "models" / "m", base=model, minutes=args.minutes, threads=args.threads,
                           lr=args.lr, keep_refused=True)
-                minutes = (time.time() - t0) / 60
+                minutes, cpu = (time.time() - t0) / 60, (time.process_time() - c0) / 60
                 new = engine_scores(r.out or r.card.parent / "artifact", test)
-            note = "accepted" if r.accepted else "refused by the guard (scored anyway)"
+            note = ("accepted" if r.accepted else "refused by the guard (scored anyway)") + f"; {cpu:.1f} CPU-min; {r.reason}"
             results["rows"].append(row("adapt", n, base, new, minutes, note))
             save()
     return results
 
 
-def report(out: Path) -> str:
+def report(out: Path, png: Path | None = None) -> str:
     """Markdown table and a PNG plot (PIL) from ``OUT/results.json``."""
     res = json.loads((out / "results.json").read_text(encoding="utf-8"))
     lines = [f"Test: {res['test_records']} clinic B records; base `{res['base_version']}`; "
@@ -155,7 +155,7 @@ def report(out: Path) -> str:
         lines.append(f"| {r['method']} | {r['n']} | {100 * r['f1_before']:.1f} | {100 * r['f1_after']:.1f} | "
                      f"{100 * (r['f1_after'] - r['f1_before']):+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | "
                      f"{r['minutes']:.1f} | {r['note']} |")
-    plot(res, out / "adaptation_curve.png")
+    plot(res, png or out / "adaptation_curve.png")
     return "\n".join(lines) + "\n"
 
 
@@ -211,11 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--png", type=Path, help="where the plot goes (default OUT/adaptation_curve.png)")
     ap.add_argument("--report", action="store_true", help="only print the table and write the PNG from OUT/results.json")
     args = ap.parse_args(argv)
     if not args.report:
         run(args)
-    print(report(args.out))
+    print(report(args.out, args.png))
     return 0
 
 
