@@ -22,7 +22,7 @@ What it does, and why each step:
    shipped. The shipped model is already pruned (FFN 384 of 1200), and
    fine-tuning keeps that shape, so there is nothing left to prune: the result is
    exported, parity-checked against torch and quantized to INT8 exactly like the
-   shipped model (``export_ner.write_artifact``).
+   shipped model (``export_ner``, in a child process).
 5. **A guarded result.** The new model is refused — and not written where the
    app looks for models — when it is worse than the base on the clinic's held-out
    slice, or more than one F1 point worse on the team test set; ``MODEL_CARD.md``
@@ -165,7 +165,6 @@ def adapt(
     from tcm_desktop.text.runtime import ARTIFACT_FILES
     from tcm_desktop.training import team_records, train_ner
     from tcm_desktop.training.artifact_base import RebuildError, run_from_artifact
-    from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
 
     emit = emit or _print_event
     t0 = time.time()
@@ -226,20 +225,16 @@ def adapt(
         raise AdaptError(f"training failed (exit {rc}); see {run / 'train.log'}")
 
     emit("export")
-    model, vocab, lexicon, _ = load_run(run)
-    ids, lex, mask = sample_inputs(vocab, lexicon, model.cfg.n_lex, PARITY_TEXTS, model.cfg.max_len)
     artifact = work / "artifact"
     base_version = json.loads((base_run / "config.json").read_text(encoding="utf-8"))["args"].get("version", str(base))
-    write_artifact(model, vocab, lexicon, artifact, ids=ids, lex=lex, mask=mask,
-                   notes={"version": version, "run": "adapt", "base": base_version,
-                          "adapted_on": {"reviewed_records": len(train), "held_out": len(held)}})
-    (artifact / "model.fp32.onnx").unlink()
+    export_artifact(run, artifact, {"version": version, "run": "adapt", "base": base_version,
+                                    "adapted_on": {"reviewed_records": len(train), "held_out": len(held)}})
     if base_model is not None:  # keep the base's normalisation tables (they need no shared data)
         shutil.copy(base_model / ARTIFACT_FILES["normalization"], artifact / ARTIFACT_FILES["normalization"])
-    write_checksums(artifact)
+        write_checksums(artifact)
 
     emit("compare", held_out=len(held), team_test=len(team_test))
-    old_dir = base_model if base_model is not None else _export_base(base_run, work / "base_artifact")
+    old_dir = base_model if base_model is not None else export_artifact(base_run, work / "base_artifact", {})
     comparison = {"clinic_held_out": {"old": engine_scores(old_dir, held), "new": engine_scores(artifact, held)},
                   "team_test": {"old": engine_scores(old_dir, team_test), "new": engine_scores(artifact, team_test)}}
     for v in comparison.values():
@@ -266,13 +261,31 @@ def adapt(
     return AdaptResult(accepted, reason, version, out if accepted else None, card_path, _public(comparison))
 
 
-def _export_base(run: Path, out: Path) -> Path:
-    """A base given as a training run is exported once so old and new are scored the same way (INT8 engine)."""
-    from tcm_desktop.training.export_ner import PARITY_TEXTS, load_run, sample_inputs, write_artifact
+def export_artifact(run: Path, out: Path, notes: dict) -> Path:
+    """``python -m tcm_desktop.training.export_ner`` in a child process, then ``notes`` into ``model.json``.
 
-    model, vocab, lexicon, _ = load_run(run)
-    ids, lex, mask = sample_inputs(vocab, lexicon, model.cfg.n_lex, PARITY_TEXTS, model.cfg.max_len)
-    write_artifact(model, vocab, lexicon, out, ids=ids, lex=lex, mask=mask, notes={"run": run.name})
+    A child process because torch's dynamo exporter, run a second time in one
+    process, can bake the first export's sequence length into the graph (the
+    parity check then fails); one export per process is how the shipped model
+    was made too.
+    """
+    import subprocess
+
+    from tcm_desktop.artifacts import write_checksums
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.run([sys.executable, "-m", "tcm_desktop.training.export_ner", "--run", str(run), "--out", str(out)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise AdaptError(f"export of {run} failed: {last}")
+    if notes:
+        meta_path = out / "model.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta.update(notes)
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        write_checksums(out)
     return out
 
 
