@@ -95,3 +95,30 @@ def test_dialog_cancel_kills_the_process(qtbot, tmp_path, user) -> None:
     qtbot.waitUntil(lambda: dlg.process is None, timeout=10000)
     assert dlg.btn_improve.isEnabled() and not (user / "models" / "ner-adapt-2").exists()
     assert [e.name for e in local_models.list_models()] == ["shipped"]
+
+
+def test_dictionary_dialog_collects_edits_and_saves(qtbot, tmp_path, user) -> None:
+    from tcm_desktop.records.database import Database
+    from tcm_desktop.structured import FoundEntity, Prescription, StructuredRecord
+    from tcm_desktop.text.clinic_dictionary import ClinicDictionary
+    from tcm_desktop.ui.dictionary_dialog import DictionaryDialog
+
+    db_path = tmp_path / "c.db"
+    db = Database(db_path)
+    db.save_record(StructuredRecord("r1", "胃痞，纳呆", [FoundEntity(0, 2, "TCM_DISEASE", "胃痞", status="added"),
+                                                      FoundEntity(3, 5, "SYMPTOM", "纳呆")], [], Prescription(), "m"))
+    db.close()
+    path = tmp_path / "dict.json"
+    ClinicDictionary({"乾坤倒转感": "SYMPTOM"}).save(path)
+    dlg = DictionaryDialog(db_path, path=path)
+    qtbot.addWidget(dlg)
+    assert dlg.rows() == [("乾坤倒转感", "SYMPTOM")]
+    assert dlg.collect() == 1 and ("胃痞", "TCM_DISEASE") in dlg.rows()  # the unreviewed 纳呆 is not collected
+    assert dlg.collect() == 0  # no duplicates
+    dlg.table.setCurrentCell(0, 0)
+    dlg._remove_row()
+    dlg.rule.setChecked(False)
+    with qtbot.waitSignal(dlg.saved):
+        dlg.save()
+    saved = ClinicDictionary.load(path)
+    assert saved.terms == {"胃痞": "TCM_DISEASE"} and saved.rule is False

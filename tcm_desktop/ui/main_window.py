@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
         self.act_batch = self._action("批量导入…", self.batch_import, None, "actBatch")
         self.act_settings = self._action("设置…", self.edit_settings, None, "actSettings")
         self.act_models = self._action("模型…", self.open_models, None, "actModels")
+        self.act_dictionary = self._action("诊所词典…", self.open_dictionary, None, "actDictionary")
         self.act_undo = self.controller.undo_stack.createUndoAction(self, t("撤销"))
         self.act_undo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
         self.act_redo = self.controller.undo_stack.createRedoAction(self, t("重做"))
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu(t("设置"))
         m.addAction(self.act_settings)
         m.addAction(self.act_models)
+        m.addAction(self.act_dictionary)
         lang = m.addMenu(t("语言"))
         for code, label in (("zh", "中文"), ("en", "English")):
             a = lang.addAction(label)
@@ -265,6 +267,14 @@ class MainWindow(QMainWindow):
 
         dlg = ModelsDialog(self.db.path, self)
         dlg.model_changed.connect(self._reload_model)
+        dlg.exec()
+
+    def open_dictionary(self) -> None:
+        """The clinic dictionary; saving reloads the engine so the terms apply to the next analysis."""
+        from tcm_desktop.ui.dictionary_dialog import DictionaryDialog
+
+        dlg = DictionaryDialog(self.db.path, self)
+        dlg.saved.connect(lambda: self._reload_model(""))
         dlg.exec()
 
     def _reload_model(self, _path: str) -> None:

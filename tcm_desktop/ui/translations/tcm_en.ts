@@ -779,5 +779,41 @@
         <source>完成</source>
         <translation>Done</translation>
     </message>
+    <message>
+        <source>诊所词典…</source>
+        <translation>Clinic dictionary…</translation>
+    </message>
+    <message>
+        <source>诊所词典</source>
+        <translation>Clinic dictionary</translation>
+    </message>
+    <message>
+        <source>词条</source>
+        <translation>Term</translation>
+    </message>
+    <message>
+        <source>对模型未识别的完全匹配词条提出建议</source>
+        <translation>Propose exact matches the model did not find</translation>
+    </message>
+    <message>
+        <source>添加</source>
+        <translation>Add</translation>
+    </message>
+    <message>
+        <source>从我的审核结果收集</source>
+        <translation>Collect from my corrections</translation>
+    </message>
+    <message>
+        <source>没有可读取的数据库</source>
+        <translation>No database to read</translation>
+    </message>
+    <message>
+        <source>新增词条：</source>
+        <translation>New terms: </translation>
+    </message>
+    <message>
+        <source>已保存</source>
+        <translation>Saved</translation>
+    </message>
 </context>
 </TS>
