@@ -122,3 +122,13 @@ def test_dictionary_dialog_collects_edits_and_saves(qtbot, tmp_path, user) -> No
         dlg.save()
     saved = ClinicDictionary.load(path)
     assert saved.terms == {"胃痞": "TCM_DISEASE"} and saved.rule is False
+
+
+def test_improve_without_torch_says_how_to_install(qtbot, tmp_path, user, monkeypatch) -> None:
+    from tcm_desktop.ui import models_dialog
+
+    monkeypatch.setattr(models_dialog, "training_available", lambda: False)
+    dlg = models_dialog.ModelsDialog(tmp_path / "db.sqlite3")
+    qtbot.addWidget(dlg)
+    dlg.improve()
+    assert dlg.process is None and "tcm-desktop[train]" in dlg.status.text()

@@ -34,6 +34,13 @@ EVENT_TEXT = {"data": "读取已审核病历", "base": "准备基础模型", "tr
               "compare": "新旧模型对比", "done": "完成"}
 
 
+def training_available() -> bool:
+    """torch importable in this Python (never in the packaged app, which ships without it)."""
+    import importlib.util
+
+    return not getattr(sys, "frozen", False) and importlib.util.find_spec("torch") is not None
+
+
 class ModelsDialog(QDialog):
     """Lists models; ``model_changed`` is emitted with the new model folder after a switch."""
 
@@ -101,6 +108,9 @@ class ModelsDialog(QDialog):
     # -- adaptation in a separate process ------------------------------------------
     def improve(self) -> None:
         if self.process is not None:
+            return
+        if self.program[0] == sys.executable and not training_available():
+            self.status.setText(t("改进模型需要安装训练组件：") + " pip install 'tcm-desktop[train]'")
             return
         p = QProcess(self)
         p.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)

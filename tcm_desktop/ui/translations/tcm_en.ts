@@ -815,5 +815,9 @@
         <source>已保存</source>
         <translation>Saved</translation>
     </message>
+    <message>
+        <source>改进模型需要安装训练组件：</source>
+        <translation>Improving the model needs the training components:</translation>
+    </message>
 </context>
 </TS>
