@@ -9,7 +9,8 @@ of the train files play "the doctor's reviewed records".
 
 For each N:
 
-- **dictionary alone**: what the doctor's review of those N records would have
+- **dictionary alone** (and ``dictionary_features``: the same list with the
+  exact-match rule off, i.e. only the lexicon-feature hook): what the doctor's review of those N records would have
   put in the clinic dictionary — every gold entity the shipped model did not
   find exactly (missed, wrong boundary or wrong label), i.e. the ones the doctor
   had to add or correct — applied to the shipped model without retraining;
@@ -63,7 +64,7 @@ def doctor_corrections(model: Path, records: list[dict]) -> list[tuple[str, str]
     return most_common_label(rows)
 
 
-def dictionary_scores(model: Path, pairs: list[tuple[str, str]], test: list[dict]) -> dict:
+def dictionary_scores(model: Path, pairs: list[tuple[str, str]], test: list[dict], rule: bool = True) -> dict:
     import numpy as np
 
     from tcm_desktop.schema import LABELS
@@ -71,7 +72,7 @@ def dictionary_scores(model: Path, pairs: list[tuple[str, str]], test: list[dict
     from tcm_desktop.text.engine import StructuringEngine
     from tcm_desktop.training.metrics import score
 
-    engine = StructuringEngine(model, dictionary=ClinicDictionary(dict(pairs)))
+    engine = StructuringEngine(model, dictionary=ClinicDictionary(dict(pairs), rule=rule))
     pred = [[(e.start, e.end, e.label) for e in r.entities]
             for r in engine.structure_many([(str(i), r["text"]) for i, r in enumerate(test)])]
     gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in test]
@@ -123,12 +124,14 @@ def run(args) -> dict:
             print(f"skip N={n}: only {len(train)} train records", flush=True)
             continue
         recs = train[:n]
-        if "dictionary" in args.methods and ("dictionary", n) not in done:
-            t0 = time.time()
-            pairs = doctor_corrections(model, recs)
-            new = dictionary_scores(model, pairs, test)
-            results["rows"].append(row("dictionary", n, base, new, (time.time() - t0) / 60, f"{len(pairs)} terms"))
-            save()
+        for method in ("dictionary", "dictionary_features"):
+            if method in args.methods and (method, n) not in done:
+                t0 = time.time()
+                pairs = doctor_corrections(model, recs)
+                new = dictionary_scores(model, pairs, test, rule=method == "dictionary")
+                note = f"{len(pairs)} terms" + ("" if method == "dictionary" else "; lexicon features only, rule off")
+                results["rows"].append(row(method, n, base, new, (time.time() - t0) / 60, note))
+                save()
         if "adapt" in args.methods and ("adapt", n) not in done:
             with tempfile.TemporaryDirectory() as tmp:
                 db = reviewed_db(Path(tmp) / "clinic.db", recs)
@@ -188,7 +191,7 @@ def plot(res: dict, path: Path) -> None:
         d.text((8, y - 6), f"{100 * f:.0f}", fill="black")
     base = rows[0]["f1_before"]
     d.line([xy(ns[0], base), xy(ns[-1], base)], fill="gray", width=1)
-    colours = {"adapt": "blue", "dictionary": "green"}
+    colours = {"adapt": "blue", "dictionary": "green", "dictionary_features": "orange"}
     for method, colour in colours.items():
         pts = sorted((r["n"], r["f1_after"]) for r in rows if r["method"] == method)
         if len(pts) > 1:
@@ -196,7 +199,7 @@ def plot(res: dict, path: Path) -> None:
         for n, f in pts:
             x, y = xy(n, f)
             d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
-    d.text((m, 10), "clinic B test micro-F1 vs reviewed records (blue: adapt, green: dictionary, gray: shipped)", fill="black")
+    d.text((m, 10), "clinic B test micro-F1 vs N reviewed (blue adapt, green dictionary, orange features only, gray shipped)", fill="black")
     d.text((w // 2 - 60, h - 25), "N reviewed records", fill="black")
     img.save(path)
 
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=models_dir() / "ner")
     ap.add_argument("--out", type=Path, default=Path("runs/adapt_curve"))
     ap.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100, 200])
-    ap.add_argument("--methods", nargs="+", default=["dictionary", "adapt"], choices=["dictionary", "adapt"])
+    ap.add_argument("--methods", nargs="+", default=["dictionary", "dictionary_features", "adapt"],
+                    choices=["dictionary", "dictionary_features", "adapt"])
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--threads", type=int, default=0)
