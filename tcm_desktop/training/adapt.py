@@ -201,6 +201,7 @@ def adapt(
     team_test = team_test if team_test is not None else [r.to_dict() for r in splits["test"]]
     corpus = work / "corpus"
     _write_jsonl(corpus / "team" / "train.jsonl", train)  # "team" = the source train_ner weights up
+    # dev sets are only logged: train_ner evaluates once, at the end, so it keeps the final weights
     _write_jsonl(corpus / "team" / "dev.jsonl", train[: max(1, len(train) // 5)])
     _write_jsonl(corpus / "team" / "test.jsonl", [])
     _write_jsonl(corpus / "replay" / "train.jsonl", replay)
@@ -340,7 +341,7 @@ def _print_event(event: str, **kw) -> None:
 
 
 def run_cli(args: argparse.Namespace, stderr=sys.stderr) -> int:
-    """Exit 0 accepted, 1 refused or not enough reviewed records, 2 model error."""
+    """Exit 0 accepted, 1 refused or not enough reviewed records, 2 anything else (said in one line)."""
     from tcm_desktop.records.database import default_db_path
 
     db = Path(args.db) if args.db else default_db_path()
@@ -353,6 +354,9 @@ def run_cli(args: argparse.Namespace, stderr=sys.stderr) -> int:
     except AdaptError as exc:
         stderr.write(f"error: {exc}\n")
         return 1
+    except Exception as exc:  # noqa: BLE001 - one sentence, never a traceback (the work folder keeps the logs)
+        stderr.write(f"error: adaptation failed: {type(exc).__name__}: {exc}\n")
+        return 2
     if not res.accepted:
         stderr.write(f"error: {res.reason} (comparison: {res.card})\n")
         return 1
