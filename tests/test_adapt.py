@@ -109,3 +109,21 @@ def test_too_few_reviewed_records_and_missing_torch_message(tmp_path, monkeypatc
     err = io.StringIO()
     assert main(["adapt", "--db", str(db)], stderr=err) == 1
     assert "pip install 'tcm-desktop[train]'" in err.getvalue() and err.getvalue().count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_shipped_int8_artifact_rebuilds_into_the_same_network(tmp_path) -> None:
+    """No FP32 weights are shipped: the torch base is rebuilt from the INT8 file and must decode like it."""
+    import torch
+
+    from tcm_desktop.config import models_dir
+    from tcm_desktop.training.artifact_base import check, rebuild, run_from_artifact
+    from tcm_desktop.training.export_ner import PARITY_TEXTS
+
+    model, meta, lexicon = rebuild(models_dir() / "ner")
+    res = check(model, models_dir() / "ner", lexicon, PARITY_TEXTS)
+    assert res["tag_agreement"] >= 0.99 and res["max_abs_diff"] < 0.2
+    run = run_from_artifact(models_dir() / "ner", tmp_path / "base")
+    state = torch.load(run / "model.pt", weights_only=True)
+    assert state.keys() == model.state_dict().keys()
+    assert json.loads((run / "vocab.json").read_text(encoding="utf-8")) == meta["vocab"]

@@ -88,20 +88,35 @@ def _downstream_bias(node: onnx.NodeProto, consumers, arrays) -> str | None:
 
 
 def _lstm_weights(graph: onnx.GraphProto, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Torch LSTM parameters from each ONNX LSTM node (biases are folded into ``B``)."""
+    """Torch LSTM parameters from each ONNX LSTM node (biases are folded into ``B``).
+
+    Large weights stay named initializers (``lstm_f.weight_ih_l0``) reshaped in
+    the graph; small ones are constant-folded into the node's ``W``/``R`` inputs
+    in ONNX layout (``[1, 4H, in]``, gates i, o, f, c), which are reordered back.
+    Which node is which: the named weight it reads, else graph order (forward first).
+    """
     producers = {o: n for n in graph.node for o in n.output}
     out: dict[str, np.ndarray] = {}
-    for node in (n for n in graph.node if n.op_type == "LSTM"):
+    for k, node in enumerate(n for n in graph.node if n.op_type == "LSTM"):
         owner = _upstream_named(node.input[1], producers, arrays, ".weight_ih_l0")
-        if owner is None:
-            raise RebuildError("cannot tell which LSTM an LSTM node of the artifact is")
-        prefix = owner[: -len(".weight_ih_l0")]
-        out[prefix + ".weight_ih_l0"] = arrays[owner]
-        out[prefix + ".weight_hh_l0"] = arrays[prefix + ".weight_hh_l0"]
+        prefix = owner[: -len(".weight_ih_l0")] if owner else ("lstm_f", "lstm_b")[min(k, 1)]
+        for slot, name in ((1, "weight_ih_l0"), (2, "weight_hh_l0")):
+            if node.input[slot] in arrays:
+                out[f"{prefix}.{name}"] = _torch_gates(arrays[node.input[slot]][0])
+            elif f"{prefix}.{name}" in arrays:
+                out[f"{prefix}.{name}"] = arrays[f"{prefix}.{name}"]
+            else:
+                raise RebuildError(f"cannot find the {prefix} {name} weights in the artifact")
         b = arrays[node.input[3]].reshape(2, 4, -1)  # [W bias, R bias] x 4 gates (ONNX order)
         out[prefix + ".bias_ih_l0"] = b[0, list(_ONNX_TO_TORCH_GATES)].reshape(-1)
         out[prefix + ".bias_hh_l0"] = b[1, list(_ONNX_TO_TORCH_GATES)].reshape(-1)
     return out
+
+
+def _torch_gates(w: np.ndarray) -> np.ndarray:
+    """``[4H, in]`` from ONNX gate order (i, o, f, c) to torch's (i, f, g, o)."""
+    h = w.shape[0] // 4
+    return np.concatenate([w[g * h:(g + 1) * h] for g in _ONNX_TO_TORCH_GATES])
 
 
 def _upstream_named(name: str, producers, arrays, suffix: str) -> str | None:
