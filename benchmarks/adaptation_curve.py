@@ -132,16 +132,17 @@ def run(args) -> dict:
                 note = f"{len(pairs)} terms" + ("" if method == "dictionary" else "; lexicon features only, rule off")
                 results["rows"].append(row(method, n, base, new, (time.time() - t0) / 60, note))
                 save()
-        if "adapt" in args.methods and ("adapt", n) not in done:
+        method = "adapt" if args.replay_ratio == 1.0 else f"adapt_replay{args.replay_ratio:g}"
+        if "adapt" in args.methods and (method, n) not in done:
             with tempfile.TemporaryDirectory() as tmp:
                 db = reviewed_db(Path(tmp) / "clinic.db", recs)
                 t0, c0 = time.time(), time.process_time()
                 r = adapt(db, Path(tmp) / "models" / "m", base=model, minutes=args.minutes, threads=args.threads,
-                          lr=args.lr, keep_refused=True)
+                          lr=args.lr, replay_ratio=args.replay_ratio, keep_refused=True)
                 minutes, cpu = (time.time() - t0) / 60, (time.process_time() - c0) / 60
                 new = engine_scores(r.out or r.card.parent / "artifact", test)
             note = ("accepted" if r.accepted else "refused by the guard (scored anyway)") + f"; {cpu:.1f} CPU-min; {r.reason}"
-            results["rows"].append(row("adapt", n, base, new, minutes, note))
+            results["rows"].append(row(method, n, base, new, minutes, note))
             save()
     return results
 
@@ -191,7 +192,7 @@ def plot(res: dict, path: Path) -> None:
         d.text((8, y - 6), f"{100 * f:.0f}", fill="black")
     base = rows[0]["f1_before"]
     d.line([xy(ns[0], base), xy(ns[-1], base)], fill="gray", width=1)
-    colours = {"adapt": "blue", "dictionary": "green", "dictionary_features": "orange"}
+    colours = {"adapt": "blue", "adapt_replay2": "purple", "dictionary": "green", "dictionary_features": "orange"}
     for method, colour in colours.items():
         pts = sorted((r["n"], r["f1_after"]) for r in rows if r["method"] == method)
         if len(pts) > 1:
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["dictionary", "dictionary_features", "adapt"])
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--replay-ratio", type=float, default=1.0, help="team replay characters per clinic character")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--png", type=Path, help="where the plot goes (default OUT/adaptation_curve.png)")
     ap.add_argument("--report", action="store_true", help="only print the table and write the PNG from OUT/results.json")

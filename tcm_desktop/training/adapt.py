@@ -145,6 +145,7 @@ def adapt(
     max_steps: int = 0,
     lr: float = 3e-4,
     clinic_weight: int = 3,
+    replay_ratio: float = 1.0,
     threads: int = 0,
     seed: int = 13,
     holdout_percent: int = HOLDOUT_PERCENT,
@@ -209,8 +210,8 @@ def adapt(
     _write_jsonl(corpus / "replay" / "test.jsonl", [])
     conf = json.loads((base_run / "config.json").read_text(encoding="utf-8"))
     max_len = int(conf["model"]["max_len"])
-    # replay about as many windows as the (repeated) clinic records give
-    clinic_chars = sum(len(r["text"]) for r in train) * clinic_weight
+    # replay ``replay_ratio`` times as many characters as the (repeated) clinic records give
+    clinic_chars = sum(len(r["text"]) for r in train) * clinic_weight * replay_ratio
     replay_chars = max(1, sum(len(r["text"]) for r in replay))
     fraction = min(1.0, max(0.05, clinic_chars / replay_chars))
     run = work / "run"
@@ -350,6 +351,7 @@ def run_cli(args: argparse.Namespace, stderr=sys.stderr) -> int:
         return 1
     try:
         res = adapt(db, args.out, args.base, minutes=args.minutes, max_steps=args.max_steps, lr=args.lr,
+                    replay_ratio=args.replay_ratio,
                     threads=args.threads, seed=args.seed, passphrase=os.environ.get("TCM_DB_PASSPHRASE"))
     except AdaptError as exc:
         stderr.write(f"error: {exc}\n")
