@@ -68,17 +68,27 @@ def test_import_adapt_export_structure(tiny_run, tiny_model_dir, tmp_path) -> No
 
 
 @pytest.mark.slow
-def test_a_worse_model_is_refused_and_not_installed(tiny_run, tiny_model_dir, tmp_path) -> None:
-    from tcm_desktop.training.adapt import adapt
+def test_a_worse_model_is_refused_and_not_installed(tiny_run, tiny_model_dir, tmp_path, monkeypatch) -> None:
+    """Real training and export; the scores say the new model is worse (the tiny model scores 0 everywhere,
+    so it cannot get worse on its own): adapt must refuse, say why, and install nothing."""
+    from tcm_desktop.training import adapt as adapt_mod
 
+    def scores(model_dir, recs):
+        good = Path(model_dir) == tiny_model_dir
+        f = 0.8 if good else 0.6
+        return {"micro": {"p": f, "r": f, "f1": f}, "macro_f1": f, "version": "v",
+                "counts": [[4, 5, 5] if good else [3, 5, 5]] * len(recs)}
+
+    monkeypatch.setattr(adapt_mod, "engine_scores", scores)
     db = reviewed_db(tmp_path / "clinic.db", 12)
     out = tmp_path / "models" / "bad"
-    # a learning rate this large wrecks the weights: the guard must catch it
-    res = adapt(db, out, base=tiny_model_dir, minutes=2, max_steps=8, lr=5.0, min_reviewed=10, emit=lambda *a, **k: None,
-                **_small_sets(tiny_run))
-    assert not res.accepted and res.reason.startswith("refused")
+    res = adapt_mod.adapt(db, out, base=tiny_model_dir, minutes=2, max_steps=2, min_reviewed=10,
+                          emit=lambda *a, **k: None, **_small_sets(tiny_run))
+    assert not res.accepted and res.reason.startswith("refused") and "held-out" in res.reason
     assert res.out is None and not out.exists()
-    assert "not installed" in res.card.read_text(encoding="utf-8")
+    card = res.card.read_text(encoding="utf-8")
+    assert "not installed" in card and "| 80.00 | 60.00 | -20.00" in card
+    assert not (res.card.parent / "artifact").exists()
 
 
 def test_verdict_rules() -> None:
