@@ -111,8 +111,9 @@ def run(args) -> dict:
     res_path = out / "results.json"
     results = json.loads(res_path.read_text()) if res_path.exists() else {"rows": []}
     base = engine_scores(model, test)
-    results.update(data=str(args.data), test_records=len(test), train_pool=len(train), base_version=base["version"],
-                   minutes_budget=args.minutes, threads=args.threads)
+    results.update(data=str(args.data), test_records=len(test), train_pool=len(train), base_version=base["version"])
+    if "adapt" in args.methods:
+        results.update(minutes_budget=args.minutes, threads=args.threads)
     done = {(r["method"], r["n"]) for r in results["rows"]}
 
     def save():

@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--minutes", type=float, default=10.0, help="fine-tuning time budget (default 10)")
     a.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps")
     a.add_argument("--lr", type=float, default=3e-4)
-    a.add_argument("--replay-ratio", type=float, default=1.0, help="team replay per clinic record (more forgets less)")
+    a.add_argument("--replay-ratio", type=float, default=2.0, help="team replay characters per clinic character (default 2; more forgets less)")
     a.add_argument("--threads", type=int, default=0)
     a.add_argument("--seed", type=int, default=13)
     return ap

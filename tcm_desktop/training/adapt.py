@@ -145,7 +145,7 @@ def adapt(
     max_steps: int = 0,
     lr: float = 3e-4,
     clinic_weight: int = 3,
-    replay_ratio: float = 1.0,
+    replay_ratio: float = 2.0,
     threads: int = 0,
     seed: int = 13,
     holdout_percent: int = HOLDOUT_PERCENT,
