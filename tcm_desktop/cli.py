@@ -71,6 +71,7 @@ class Progress:
 
 def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     from tcm_desktop.artifacts import ModelError
+    from tcm_desktop.text.clinic_dictionary import ClinicDictionary
     from tcm_desktop.text.engine import StructuringEngine
 
     errors: list[str] = []
@@ -100,8 +101,9 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
             stderr.write(f"error: database {args.db} is damaged ({problems[0]})\n")
             return EXIT_DB_ERROR
     try:
-        engine = StructuringEngine(args.model)
-    except ModelError as exc:
+        dictionary = ClinicDictionary.load(Path(args.dictionary)) if args.dictionary else None
+        engine = StructuringEngine(args.model, dictionary=dictionary)
+    except (ModelError, ValueError) as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_MODEL_ERROR
     tongue = None
@@ -313,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="also save the records to this SQLite database")
     s.add_argument("--pdf", help="also write a PDF report (a folder when there are several records)")
     s.add_argument("--model", help="model directory (default: the shipped models/ner)")
+    s.add_argument("--dictionary", help="a clinic dictionary JSON to apply (lexicon terms + exact-match rule)")
     s.add_argument("--clinic", default="", help="clinic name for the PDF report")
     s.add_argument("--doctor", default="", help="doctor name for the PDF report")
     s.add_argument("--user", default="", help="user name recorded in the database")
@@ -344,7 +347,34 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--workers", type=int, help="actors, one per core (default: every CPU of the Ray cluster)")
     a.add_argument("--model", help="model directory, the same path on every node (default: the shipped models/ner)")
     a.add_argument("--max-chars", type=int, default=50_000, help="longer records go to the errors file")
+    a = sub.add_parser("adapt", help="fine-tune the text model on this clinic's reviewed records (needs the train extra)")
+    a.add_argument("--db", help="the record database (default: the app's database)")
+    a.add_argument("--out", help="the new model's folder (default: <user data>/models/<version>)")
+    a.add_argument("--base", help="model folder or training run to start from (default: the shipped models/ner)")
+    a.add_argument("--minutes", type=float, default=10.0, help="fine-tuning time budget (default 10)")
+    a.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps")
+    a.add_argument("--lr", type=float, default=3e-4)
+    a.add_argument("--replay-ratio", type=float, default=2.0, help="team replay characters per clinic character (default 2; more forgets less)")
+    a.add_argument("--threads", type=int, default=0)
+    a.add_argument("--seed", type=int, default=13)
     return ap
+
+
+TRAIN_EXTRA_HINT = "adapting the model needs the train extra: pip install 'tcm-desktop[train]'"
+
+
+def cmd_adapt(args: argparse.Namespace, stderr: TextIO) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        stderr.write(f"error: {TRAIN_EXTRA_HINT}\n")
+        return EXIT_INPUT_ERROR
+    from tcm_desktop.training.adapt import run_cli
+
+    for name in ("out", "base"):
+        if getattr(args, name):
+            setattr(args, name, Path(getattr(args, name)))
+    return run_cli(args, stderr)
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
@@ -362,6 +392,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return cmd_rules(args, stdout, stderr)
     if args.command == "archive":
         return cmd_archive(args, stdout, stderr)
+    if args.command == "adapt":
+        return cmd_adapt(args, stderr)
     from tcm_desktop.ui.app import main as gui_main
     from tcm_desktop.ui.app import self_test
 

@@ -296,3 +296,17 @@ def import_folder(engine: Any, db_path: Any, folder: Any, user: str = "") -> Gen
             cancelled = True
     return {"saved": saved, "skipped": skipped, "unchanged": skipped, "errors": len(problems), "total": total,
             "cancelled": cancelled, "problems": problems}
+
+
+def terms_from_database(db_path: Any) -> list[tuple[str, str]]:
+    """(term, label) of every entity the doctor added or corrected, in each record's current version,
+    for the clinic dictionary (:mod:`tcm_desktop.text.clinic_dictionary`); a term the doctor gave
+    several labels gets the one given most often. Opened like any database (plain or encrypted)."""
+    from tcm_desktop.text.clinic_dictionary import most_common_label
+
+    with Database(db_path) as db:
+        rows = db.conn.execute(
+            "SELECT e.text, e.label FROM entities e JOIN records r ON r.id = e.record_id "
+            "AND e.version = r.current_version WHERE e.status IN ('added', 'corrected')"
+        ).fetchall()
+    return most_common_label(rows)

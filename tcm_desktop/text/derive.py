@@ -17,6 +17,7 @@ from pathlib import Path
 from tcm_desktop.config import models_dir
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.assertion import assign_assertions
+from tcm_desktop.text.clinic_dictionary import SOURCE_KEY
 from tcm_desktop.text.prescription import build_prescription
 from tcm_desktop.text.script import ScriptView, in_doctors_script
 from tcm_desktop.text.sections import find_sections
@@ -64,7 +65,9 @@ def rederive(record_id: str, text: str, entities: list[FoundEntity], normalizer:
     for e in entities:
         if id(e) in kept:
             e.assertion = kept[id(e)]
-        e.normalized = normalizer.normalize_entity(e)
+        # where an entity came from (e.g. the clinic dictionary's proposal) survives re-derivation
+        keep = {SOURCE_KEY: e.normalized[SOURCE_KEY]} if e.normalized and SOURCE_KEY in e.normalized else {}
+        e.normalized = {**normalizer.normalize_entity(e), **keep}
     rx = build_prescription(text, entities, normalizer, sections)
     return StructuredRecord(record_id, text, entities, sections, rx, model_version)
 

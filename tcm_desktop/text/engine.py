@@ -37,6 +37,7 @@ from tcm_desktop.schema import SPAN_EDGE_FORBIDDEN
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
+from tcm_desktop.text.clinic_dictionary import ClinicDictionary
 from tcm_desktop.text.derive import rederive
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
 from tcm_desktop.text.script import to_model_script
@@ -92,10 +93,15 @@ class StructuringEngine:
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
                  max_batch_tokens: int = 2048, context: int = 8, precision: str = "int8",
-                 decode_tokens: int = 8192, chunk_chars: int = 32768, window_features_above: int = 8192) -> None:
+                 decode_tokens: int = 8192, chunk_chars: int = 32768, window_features_above: int = 8192,
+                 dictionary: ClinicDictionary | None = None) -> None:
         directory = Path(model_dir) if model_dir else models_dir() / "ner"
         self.ner = NerRuntime(directory, threads=threads, precision=precision)
         self.version = self.ner.version
+        # the clinic dictionary hook: extra lexicon terms here, its rule on the model's spans below
+        self.dictionary = dictionary
+        if dictionary is not None and dictionary.terms:
+            self.ner.lexicon = self.ner.lexicon.with_extra(dictionary.pairs())
         self.max_batch_tokens = max_batch_tokens
         self.decode_tokens = decode_tokens
         self.chunk_chars = chunk_chars
@@ -254,6 +260,8 @@ class StructuringEngine:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))
             entities = with_template_findings(norm.original, entities)
+            if self.dictionary is not None:  # proposals on the model's output only, never after the doctor's edits
+                entities = sorted([*entities, *self.dictionary.propose(text, entities)], key=lambda e: e.start)
             out.append(self.finish(rid, text, entities))
         return out
 

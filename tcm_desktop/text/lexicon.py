@@ -91,6 +91,19 @@ class Lexicon:
             feats[:, :, 1] = np.cumsum(diff[:n], axis=0) > 0
         return feats.reshape(n, 4 * n_cat)
 
+    def with_extra(self, terms: Iterable[tuple[str, str]]) -> Lexicon:
+        """A copy with extra ``(term, category)`` pairs (the clinic dictionary).
+
+        Only the model's own categories can be fed: a term of another category
+        has no feature columns and is ignored here (the dictionary rule still
+        proposes it). The feature width is unchanged, so the model runs as is.
+        """
+        merged = {c: set(self._terms[c]) for c in self.categories}
+        for term, cat in terms:
+            if cat in merged:
+                merged[cat].add(term)
+        return Lexicon(merged, self.max_len)
+
     def to_json(self) -> dict:
         return {"max_len": self.max_len, "terms": {c: sorted(self._terms[c]) for c in self.categories}}
 

@@ -28,10 +28,13 @@ SAMPLE_TEXT = (
 
 
 def default_engine_factory() -> Any:
-    """The real engine from the shipped model (imported lazily: onnxruntime loads on the worker thread)."""
+    """The real engine from the chosen model (shipped or local adapted) with the clinic dictionary
+    (imported lazily: onnxruntime loads on the worker thread)."""
+    from tcm_desktop.local_models import active_model_dir
+    from tcm_desktop.text.clinic_dictionary import ClinicDictionary
     from tcm_desktop.text.engine import StructuringEngine
 
-    return StructuringEngine()
+    return StructuringEngine(active_model_dir(), dictionary=ClinicDictionary.load())
 
 
 def install_fonts(app: Any) -> str | None:

@@ -270,6 +270,8 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         stack.indexChanged.connect(self._update_undo_texts)
         self._update_undo_texts()
+        self.act_models = self._action("模型…", self.open_models, None, "actModels")
+        self.act_dictionary = self._action("诊所词典…", self.open_dictionary, None, "actDictionary")
 
         tb = QToolBar()
         self._tr(tb.setWindowTitle, "工具栏")
@@ -297,6 +299,8 @@ class MainWindow(QMainWindow):
             m.addSeparator() if a is None else m.addAction(a)
         m = self._menu(mb, "设置")
         m.addAction(self.act_settings)
+        m.addAction(self.act_models)
+        m.addAction(self.act_dictionary)
         lang = self._menu(m, "语言")
         for code, label in LANGUAGE_LABELS.items():
             a = lang.addAction(label)
@@ -348,6 +352,29 @@ class MainWindow(QMainWindow):
         w.finished.connect(self._on_model_finished)
         self._model_worker = w
         self.pool.start(w)
+
+    def open_models(self) -> None:
+        """The model chooser; a switch reloads the engine in the background."""
+        from tcm_desktop.ui.models_dialog import ModelsDialog
+
+        dlg = ModelsDialog(self.db.path, self)
+        dlg.model_changed.connect(self._reload_model)
+        dlg.exec()
+
+    def open_dictionary(self) -> None:
+        """The clinic dictionary; saving reloads the engine so the terms apply to the next analysis."""
+        from tcm_desktop.ui.dictionary_dialog import DictionaryDialog
+
+        dlg = DictionaryDialog(self.db.path, self)
+        dlg.saved.connect(lambda: self._reload_model(""))
+        dlg.exec()
+
+    def _reload_model(self, _path: str) -> None:
+        if self._model_worker is not None:
+            return
+        self.engine = None
+        self._update_actions()
+        self.start_model_load()
 
     def _on_model_loaded(self, engine: Any) -> None:
         self.engine = engine

@@ -1207,5 +1207,113 @@
         <source>分析结果对应的文本已改变，请重新分析</source>
         <translation>The text changed since this analysis; analyse again</translation>
     </message>
+    <message>
+        <source>模型…</source>
+        <translation>Models…</translation>
+    </message>
+    <message>
+        <source>模型</source>
+        <translation>Models</translation>
+    </message>
+    <message>
+        <source>使用此模型</source>
+        <translation>Use this model</translation>
+    </message>
+    <message>
+        <source>用我的审核结果改进模型</source>
+        <translation>Improve the model from my corrections</translation>
+    </message>
+    <message>
+        <source>取消训练</source>
+        <translation>Cancel training</translation>
+    </message>
+    <message>
+        <source>随附模型</source>
+        <translation>Shipped model</translation>
+    </message>
+    <message>
+        <source>（无模型说明）</source>
+        <translation>(no model card)</translation>
+    </message>
+    <message>
+        <source>已切换模型：</source>
+        <translation>Switched model: </translation>
+    </message>
+    <message>
+        <source>训练已开始…</source>
+        <translation>Training started…</translation>
+    </message>
+    <message>
+        <source>训练中</source>
+        <translation>Training</translation>
+    </message>
+    <message>
+        <source>新模型已生成，请查看对比后决定是否使用</source>
+        <translation>A new model is ready: read the comparison, then decide whether to use it</translation>
+    </message>
+    <message>
+        <source>训练已取消</source>
+        <translation>Training cancelled</translation>
+    </message>
+    <message>
+        <source>读取已审核病历</source>
+        <translation>Reading reviewed records</translation>
+    </message>
+    <message>
+        <source>准备基础模型</source>
+        <translation>Preparing the base model</translation>
+    </message>
+    <message>
+        <source>导出并校验模型</source>
+        <translation>Exporting and checking the model</translation>
+    </message>
+    <message>
+        <source>新旧模型对比</source>
+        <translation>Comparing old and new model</translation>
+    </message>
+    <message>
+        <source>完成</source>
+        <translation>Done</translation>
+    </message>
+    <message>
+        <source>诊所词典…</source>
+        <translation>Clinic dictionary…</translation>
+    </message>
+    <message>
+        <source>诊所词典</source>
+        <translation>Clinic dictionary</translation>
+    </message>
+    <message>
+        <source>词条</source>
+        <translation>Term</translation>
+    </message>
+    <message>
+        <source>对模型未识别的完全匹配词条提出建议</source>
+        <translation>Propose exact matches the model did not find</translation>
+    </message>
+    <message>
+        <source>添加</source>
+        <translation>Add</translation>
+    </message>
+    <message>
+        <source>从我的审核结果收集</source>
+        <translation>Collect from my corrections</translation>
+    </message>
+    <message>
+        <source>没有可读取的数据库</source>
+        <translation>No database to read</translation>
+    </message>
+    <message>
+        <source>新增词条：</source>
+        <translation>New terms: </translation>
+    </message>
+    <message>
+        <source>已保存</source>
+        <translation>Saved</translation>
+    </message>
+    <message>
+        <source>改进模型需要安装训练组件：</source>
+        <translation>Improving the model needs the training components:</translation>
+    </message>
 </context>
 </TS>
