@@ -8,6 +8,7 @@ so every engine/app test exercises real code rather than a stand-in.
 from __future__ import annotations
 
 import json
+import sys
 import os
 from pathlib import Path
 
@@ -67,3 +68,22 @@ def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny_artifact") / "ner"
     write_artifact(model, vocab, lexicon, out, ids=ids, lex=lex, mask=mask, notes={"run": "tiny-test"})
     return out
+
+
+@pytest.fixture(autouse=True)
+def _windows_closed_by_tests_do_not_ask(monkeypatch):
+    """A main window that pytest-qt closes at teardown would block on the modal save/discard question.
+
+    Every window a test makes answers "discard" unless the test sets its own ``ask_unsaved``
+    (the guard's own tests do, with the real question or a scripted answer).
+    """
+    mw = sys.modules.get("tcm_desktop.ui.main_window")
+    if mw is None:
+        return
+    original = mw.MainWindow.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.ask_unsaved = lambda: "discard"
+
+    monkeypatch.setattr(mw.MainWindow, "__init__", init)
