@@ -8,8 +8,8 @@ so every engine/app test exercises real code rather than a stand-in.
 from __future__ import annotations
 
 import json
-import sys
 import os
+import sys
 from pathlib import Path
 
 import pytest
