@@ -166,7 +166,7 @@ class ReviewController(QObject):
             self.textReplaced.emit(self.state.text, rng[0] if undo else rng[2])
 
     def _edit_current(self, index: int | None, edit: Callable[[ReviewState, int], Edit]) -> bool:
-        """Apply a span edit to the given (or current) entity as one undoable step; False when none is chosen."""
+        """Apply an edit (relabel, delete, widen…) to the given (or current) entity as one undoable step; False when none is chosen."""
         i = self._need_current(index)
         return i is not None and self._push(lambda: edit(self.state, i))
 
@@ -177,12 +177,10 @@ class ReviewController(QObject):
         return i
 
     def relabel(self, label: str, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.relabel(i, label))
+        return self._edit_current(index, lambda state, i: state.relabel(i, label))
 
     def set_assertion(self, assertion: str, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.set_assertion(i, assertion))
+        return self._edit_current(index, lambda state, i: state.set_assertion(i, assertion))
 
     def cycle_assertion(self, index: int | None = None) -> bool:
         i = self._need_current(index)
@@ -205,8 +203,7 @@ class ReviewController(QObject):
         return self._push(self.state.accept_all_remaining)
 
     def delete(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.delete(i))
+        return self._edit_current(index, ReviewState.delete)
 
     def add(self, start: int, end: int, label: str) -> bool:
         return self._push(lambda: self.state.add(start, end, label))
