@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tcm_desktop.records import inputs
-from tcm_desktop.records.cli_commands import db_failures
+from tcm_desktop.records.cli_commands import db_failures, guarded
 from tcm_desktop.records.inputs import InputRecord
 from tcm_desktop.structured import StructuredRecord
 
@@ -113,15 +113,10 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
         if tongue is None:
             return EXIT_MODEL_ERROR
         photo = _read_photo(args.image, stderr)
-    try:
-        return _stream_structured(args, engine, items, ocr_info, tongue[0] if tongue else None, photo, errors,
-                                  stdout, stderr)
-    except db_failures() as exc:
-        stderr.write(f"error: {exc}\n")
-        return EXIT_DB_ERROR
-    except OSError as exc:
-        stderr.write(f"error: {exc.filename or args.pdf}: cannot write ({exc.strerror or exc})\n")
-        return EXIT_INPUT_ERROR
+    return guarded(lambda: _stream_structured(args, engine, items, ocr_info, tongue[0] if tongue else None, photo,
+                                              errors, stdout, stderr),
+                   stderr, lambda exc: f"{exc.filename or args.pdf}: cannot write ({exc.strerror or exc})",
+                   EXIT_INPUT_ERROR)
 
 
 def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord], ocr_info: dict[str, dict],  # noqa: ANN001

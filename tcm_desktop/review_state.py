@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tcm_desktop.review_merge import merge_reanalysis
-from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, SPAN_EDGE_FORBIDDEN
+from tcm_desktop.schema import ASSERTIONS, CATEGORY_BY_CODE, SPAN_EDGE_FORBIDDEN, trim_span
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 
 STATUSES = ("unreviewed", "accepted", "corrected", "added")
@@ -283,11 +283,7 @@ class ReviewState:
             raise ReviewError("未知类别 %1", label)
         if assertion not in ASSERTIONS:
             raise ReviewError("未知断言 %1", assertion)
-        start, end = max(0, min(start, end)), min(len(self.text), max(start, end))
-        while start < end and self.text[start] in SPAN_EDGE_FORBIDDEN:
-            start += 1
-        while end > start and self.text[end - 1] in SPAN_EDGE_FORBIDDEN:
-            end -= 1
+        start, end = trim_span(self.text, max(0, min(start, end)), min(len(self.text), max(start, end)))
         if start >= end:
             raise ReviewError("选区为空：请先选中要标注的文字")
         for e in self.entities:

@@ -7,7 +7,7 @@ original text the doctor typed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +27,18 @@ class FoundEntity:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def reading(self, text: Callable[[str], str], canonical: Callable[[str], str],
+                assertion: Callable[[str], str]) -> str:
+        """How the finding reads in a report or view: its text, then its canonical name when that differs
+        and its assertion unless plain present/absent, each formatted by the caller (PDF or Qt markup)."""
+        s = text(self.text)
+        name = self.normalized.get("canonical") if self.normalized else None
+        if name and name != self.text:
+            s += canonical(str(name))
+        if self.assertion not in ("present", "absent"):
+            s += assertion(self.assertion)
+        return s
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FoundEntity:

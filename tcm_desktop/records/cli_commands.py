@@ -23,6 +23,7 @@ import argparse
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from tcm_desktop.records import inputs
@@ -88,17 +89,26 @@ def db_failures() -> tuple[type[BaseException], ...]:
             *encryption.database_errors())
 
 
-def run_records_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+def guarded(body: Callable[[], int], stderr: TextIO, os_error: Callable[[OSError], str], os_exit: int) -> int:
+    """Run a command's body so that a database or file failure ends as one ``error:`` line and an exit code
+    (a database failure exits 3; a file failure says ``os_error(exc)`` and exits ``os_exit``)."""
     try:
-        if args.command == "import":
-            return cmd_import(args, stdout, stderr, stdin)
-        return DB_COMMANDS[args.db_command](args, stdout, stderr)
+        return body()
     except db_failures() as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_DB_ERROR
     except OSError as exc:
-        stderr.write(f"error: {exc.filename or ''}: {exc.strerror or exc}\n")
-        return EXIT_DB_ERROR
+        stderr.write(f"error: {os_error(exc)}\n")
+        return os_exit
+
+
+def run_records_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    def body() -> int:
+        if args.command == "import":
+            return cmd_import(args, stdout, stderr, stdin)
+        return DB_COMMANDS[args.db_command](args, stdout, stderr)
+
+    return guarded(body, stderr, lambda exc: f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_DB_ERROR)
 
 
 def _db_path(args: argparse.Namespace):  # noqa: ANN202 - Path

@@ -176,13 +176,7 @@ def highlighted_markup(text: str, entities: list[FoundEntity]) -> str:
 
 def _entity_label(e: FoundEntity, h: Heading = _same) -> str:
     """How one finding reads in a table: text, its canonical name if different, its assertion mark."""
-    s = esc(e.text)
-    canonical = e.normalized.get("canonical") if e.normalized else None
-    if canonical and canonical != e.text:
-        s += f"（{esc(str(canonical))}）"
-    if e.assertion not in ("present", "absent"):
-        s += f" [{h(ASSERTION_ZH.get(e.assertion, e.assertion))}]"
-    return s
+    return e.reading(esc, lambda c: f"（{esc(c)}）", lambda a: f" [{h(ASSERTION_ZH.get(a, a))}]")
 
 
 def _category_rows(record: StructuredRecord, st: dict[str, ParagraphStyle], h: Heading = _same) -> list[list[Any]]:

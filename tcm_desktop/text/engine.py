@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tcm_desktop.artifacts import ModelError
 from tcm_desktop.config import models_dir
-from tcm_desktop.schema import SPAN_EDGE_FORBIDDEN
+from tcm_desktop.schema import trim_span
 from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
@@ -251,11 +251,7 @@ class StructuringEngine:
         for (rid, text), norm, sp in zip(part, norms, spans):
             entities: list[FoundEntity] = []
             for s, e, lab, conf in sp:
-                os_, oe = norm.to_original(s, e)
-                while os_ < oe and text[os_] in SPAN_EDGE_FORBIDDEN:
-                    os_ += 1
-                while oe > os_ and text[oe - 1] in SPAN_EDGE_FORBIDDEN:
-                    oe -= 1
+                os_, oe = trim_span(text, *norm.to_original(s, e))
                 if os_ >= oe:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))

@@ -104,13 +104,17 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
 
 
+def _match_number(pattern: re.Pattern[str], text: str, group: str) -> tuple[re.Match[str] | None, float | None]:
+    """``pattern`` matched on the stripped text and its ``group`` read as a number; (None, None) when either fails."""
+    m = pattern.match(text.strip())
+    v = parse_number(m.group(group)) if m else None
+    return (m, v) if v is not None else (None, None)
+
+
 def parse_dosage(text: str) -> dict[str, Any]:
     """``15克`` -> ``{"amount": 15.0, "unit": "g"}``; ``10-15g`` adds ``amount_max``; {} if not a dose."""
-    m = _DOSAGE.match(text.strip())
-    if not m:
-        return {}
-    a = parse_number(m.group("a"))
-    if a is None:
+    m, a = _match_number(_DOSAGE, text, "a")
+    if m is None or a is None:
         return {}
     unit = UNIT_MAP[m.group("unit").lower()] if m.group("unit").lower() in UNIT_MAP else m.group("unit")
     out: dict[str, Any] = {"amount": float(a), "unit": unit}
@@ -142,11 +146,8 @@ def parse_exam_result(text: str) -> dict[str, Any]:
 
 def parse_time(text: str) -> dict[str, Any]:
     """A simple duration/onset: ``3年`` -> ``{"value": 3, "unit": "年"}``; dates give {}."""
-    m = _TIME.match(text.strip())
-    if not m:
-        return {}
-    v = parse_number(m.group("v"))
-    if v is None:
+    m, v = _match_number(_TIME, text, "v")
+    if m is None or v is None:
         return {}
     unit = {"星期": "周", "日": "天", "h": "小时", "d": "天"}.get(m.group("unit"), m.group("unit"))
     if unit == "年" and v >= 1000:  # 2024年 is a date, not a duration

@@ -262,6 +262,15 @@ class CorpusBuilder:
         validate_record(rec)
         return Converted(rec, sorted(set(unknown)))
 
+    def _finding_spans(self, text: str, s: int, e: int, where: str,
+                       fallback_count: str | None = None) -> list[tuple[int, int, str]]:
+        """A source's clinical-finding span as the refiner reads it, else the whole span as one SYMPTOM
+        (counted under ``fallback_count`` when given)."""
+        f = self.refiner.finding(text[s:e], s, where)
+        if not f and fallback_count:
+            self.refiner.counts[fallback_count] += 1
+        return f or [(s, e, "SYMPTOM")]
+
     def jyroy(self) -> Iterator[tuple[str, Converted]]:
         d = self.text_dir / "jyroy_tcm_ner10"
         train_texts = set()
@@ -276,10 +285,7 @@ class CorpusBuilder:
                 for s, e, lab in spans:
                     span = text[s:e]
                     if lab == "临床表现":
-                        f = self.refiner.finding(span, s, "jyroy 临床表现")
-                        out += f or [(s, e, "SYMPTOM")]
-                        if not f:
-                            self.refiner.counts["jyroy 临床表现 -> SYMPTOM"] += 1
+                        out += self._finding_spans(text, s, e, "jyroy 临床表现", "jyroy 临床表现 -> SYMPTOM")
                     elif lab in JYROY_MAP:
                         out.append((s, e, JYROY_MAP[lab]))
                     elif lab in ("中医治疗", "西医治疗"):
@@ -339,8 +345,7 @@ class CorpusBuilder:
             for s, e, lab in spans:
                 span = text[s:e]
                 if lab == "SYM":
-                    f = self.refiner.finding(span, s, "cshan SYM")
-                    out += f or [(s, e, "SYMPTOM")]
+                    out += self._finding_spans(text, s, e, "cshan SYM")
                 elif lab == "CAU":
                     f = self.refiner.finding(span, s, "cshan CAU")
                     if f:

@@ -12,7 +12,6 @@ written: FP32 emissions must match within 1e-3.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sys
@@ -25,6 +24,7 @@ import torch
 from tcm_desktop.artifacts import write_checksums
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.runtime import ARTIFACT_FILES
+from tcm_desktop.training.cli_args import export_args
 from tcm_desktop.training.lexicon_build import herb_aliases, syndrome_synonyms
 from tcm_desktop.training.ner_data import Vocab
 from tcm_desktop.training.ner_model import ModelConfig, NerModel
@@ -148,11 +148,7 @@ def write_artifact(model: NerModel, vocab: Vocab, lexicon: Lexicon | None, out: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--keep-fp32", action="store_true", help="keep model.fp32.onnx beside the INT8 model")
-    args = ap.parse_args(argv)
+    args = export_args(argv, __doc__, "keep model.fp32.onnx beside the INT8 model")
     model, vocab, lexicon, conf = load_run(args.run)
     ids, lex, mask = sample_inputs(vocab, lexicon, model.cfg.n_lex, PARITY_TEXTS, model.cfg.max_len)
     meta = write_artifact(model, vocab, lexicon, args.out, ids=ids, lex=lex, mask=mask, notes={"run": str(args.run.name)})

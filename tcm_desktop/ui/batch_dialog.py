@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from tcm_desktop.records.service import import_folder
 from tcm_desktop.ui.i18n import t
+from tcm_desktop.ui.windows import init_tool_window
 from tcm_desktop.ui.workers import Task, WorkerPool
 
 #: Log wording of the import's reason codes.
@@ -47,11 +48,8 @@ class BatchDialog(QDialog):
     def __init__(self, engine: Any, db_path: Path, pool: WorkerPool, user: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("batchDialog")
-        self.setWindowTitle(t("批量导入"))
-        self.setModal(False)
+        init_tool_window(self, "batchDialog", t("批量导入"), (640, 420))
         self.setWindowModality(Qt.WindowModality.NonModal)
-        self.resize(640, 420)
         self.engine, self.db_path, self.pool, self.user = engine, Path(db_path), pool, user
         self.worker: Task | None = None
         self.summary: dict[str, Any] | None = None

@@ -45,6 +45,7 @@ from tcm_desktop.insights.similar import similar_cases
 from tcm_desktop.insights.transactions import KINDS, from_structured
 from tcm_desktop.structured import StructuredRecord
 from tcm_desktop.ui.i18n import t
+from tcm_desktop.ui.windows import init_tool_window
 from tcm_desktop.ui.workers import Task, WorkerPool
 
 #: Display names of the rule kinds (Chinese source strings, translated with t()).
@@ -121,11 +122,8 @@ class InsightsWindow(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setObjectName("insightsWindow")
-        self.setWindowTitle(t("诊所统计"))
-        self.setModal(False)
+        init_tool_window(self, "insightsWindow", t("诊所统计"), (1180, 760))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(1180, 760)
         self.db_path, self.pool = Path(db_path), pool
         self.current_record, self.open_record_cb = current_record, open_record
         self.result: MiningResult | None = None
@@ -209,15 +207,14 @@ class InsightsWindow(QDialog):
         split.setSizes([640, 540])
         root.addWidget(split, 1)
 
-        self.kind_box.currentIndexChanged.connect(self.refresh)
+        for changed in (self.kind_box.currentIndexChanged, self.min_conf.valueChanged, self.search.textChanged):
+            changed.connect(self.refresh)
+        for remine in (self.reviewed_only.toggled, self.mine_button.clicked):
+            remine.connect(self.mine)
+        for listing in (self.behind, self.similar):
+            listing.itemDoubleClicked.connect(self._on_open_item)
         self.min_count.valueChanged.connect(self._on_min_count)
-        self.min_conf.valueChanged.connect(self.refresh)
-        self.search.textChanged.connect(self.refresh)
-        self.reviewed_only.toggled.connect(self.mine)
-        self.mine_button.clicked.connect(self.mine)
         self.table.itemSelectionChanged.connect(self._on_rule_selected)
-        self.behind.itemDoubleClicked.connect(self._on_open_item)
-        self.similar.itemDoubleClicked.connect(self._on_open_item)
         self.similar_button.clicked.connect(self.find_similar)
 
     # -- mining -------------------------------------------------------------------

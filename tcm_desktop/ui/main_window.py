@@ -122,8 +122,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self._build_widgets(capture_factory, tongue_engine_factory)
         self._build_actions()
-        self.controller.changed.connect(self._update_counts)
-        self.controller.changed.connect(self._on_entities_changed)
+        for on_change in (self._update_counts, self._on_entities_changed):
+            self.controller.changed.connect(on_change)
         self.tongue_panel.insertTextRequested.connect(self.insert_tongue_text)
         self.paper_panel.textReady.connect(self.load_paper_text)
         self.paper_panel.replaceRequested.connect(self.replace_paper_text)
@@ -817,25 +817,20 @@ class MainWindow(QMainWindow):
     def export_json(self, path: str | Path | None = None) -> Path | None:
         from tcm_desktop.records.exports import write_json
 
-        path = path or self._ask_path(t("导出 JSON"), "json", "JSON (*.json)")
-        if not path:
-            return None
-        try:
-            out = write_json(path, self.service.refreshed(self.current_record()))
-        except OSError as exc:  # the target is unchanged: exports are written to a temporary file, then renamed
-            self.show_error(t("导出失败：") + str(exc.strerror or exc))
-            return None
-        self.show_message(t("已导出：") + str(out))
-        return out
+        return self._export_file(write_json, path or self._ask_path(t("导出 JSON"), "json", "JSON (*.json)"))
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
         from tcm_desktop.records.exports import write_csv
 
-        path = path or self._ask_path(t("导出 CSV"), "csv", "CSV (*.csv)")
+        return self._export_file(write_csv, path or self._ask_path(t("导出 CSV"), "csv", "CSV (*.csv)"))
+
+    def _export_file(self, write: Callable[[str | Path, StructuredRecord], Path],
+                     path: str | Path | None) -> Path | None:
+        """Write the current record (refreshed) with ``write``; a failure is one message, the target unchanged."""
         if not path:
             return None
         try:
-            out = write_csv(path, self.service.refreshed(self.current_record()))
+            out = write(path, self.service.refreshed(self.current_record()))
         except OSError as exc:  # the target is unchanged: exports are written to a temporary file, then renamed
             self.show_error(t("导出失败：") + str(exc.strerror or exc))
             return None

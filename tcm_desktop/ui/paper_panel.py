@@ -36,9 +36,10 @@ from PySide6.QtWidgets import (
 
 from tcm_desktop.ocr.correction import Correction, Corrector
 from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, images_from_bytes, read_document, read_pages
+from tcm_desktop.ui.camera import CameraPreview
 from tcm_desktop.ui.i18n import t
 from tcm_desktop.ui.tongue.panel import image_to_png, rgb_to_qimage
-from tcm_desktop.ui.workers import Task, WorkerPool, camera_frames
+from tcm_desktop.ui.workers import Task, WorkerPool
 
 FILE_FILTER = "图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)"
 LOW_PEN = QColor("#e67e22")
@@ -67,7 +68,7 @@ class PageView(QGraphicsView):
         super().mousePressEvent(event)
 
 
-class PaperPanel(QWidget):
+class PaperPanel(QWidget, CameraPreview):
     textReady = Signal(str)  # the (corrected) text of a newly read document
     replaceRequested = Signal(int, int, str)  # start, end, new text: a correction applied or undone
     offsetClicked = Signal(int)  # a character on the page was clicked
@@ -170,35 +171,22 @@ class PaperPanel(QWidget):
         return self.open_images(images, name)
 
     # -- camera (the same capture worker as the tongue panel) ---------------------------
-    @property
-    def camera_running(self) -> bool:
-        return self._camera is not None
-
     def toggle_camera(self) -> None:
         if self._camera is None:
-            worker = Task(camera_frames, 0, capture_factory=self.capture_factory)
-            worker.progress.connect(self._on_frame)
-            worker.error.connect(self._on_camera_error)
-            worker.finished.connect(self._on_camera_finished)
-            self._camera = worker
+            worker = self._start_preview(0)
             self.camera_button.setText(t("关闭摄像头"))
             self.status.setText(t("正在打开摄像头…"))
             self.pool.start(worker)
         else:
             self._camera.cancel()
 
-    def _on_frame(self, img: QImage | None) -> None:
-        if self._camera is None or img is None:
-            return
-        self._last_frame = img
-        self.capture_button.setEnabled(True)
-        self.status.setText(t("实时预览中：让整页充满画面、光线均匀，然后点击“拍照识别”"))
+    def _preview_controls(self) -> tuple[QPushButton, QLabel, str]:
+        return self.capture_button, self.status, t("实时预览中：让整页充满画面、光线均匀，然后点击“拍照识别”")
+
+    def _show_frame(self, img: QImage) -> None:
         self.pixmap_item.setPixmap(QPixmap.fromImage(img))
         self.scene.setSceneRect(QRectF(0, 0, img.width(), img.height()))
         self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-
-    def _on_camera_error(self, message: str) -> None:
-        self.status.setText(t("未检测到可用的摄像头，请检查连接或选择其他设备。") + f"（{message}）")
 
     def _on_camera_finished(self) -> None:
         self._camera = None

@@ -165,6 +165,11 @@ class ReviewController(QObject):
             rng = edit.text_range or (0, 0, 0)
             self.textReplaced.emit(self.state.text, rng[0] if undo else rng[2])
 
+    def _edit_current(self, index: int | None, edit: Callable[[ReviewState, int], Edit]) -> bool:
+        """Apply an edit (relabel, delete, widen…) to the given (or current) entity as one undoable step; False when none is chosen."""
+        i = self._need_current(index)
+        return i is not None and self._push(lambda: edit(self.state, i))
+
     def _need_current(self, index: int | None) -> int | None:
         i = self.current if index is None else index
         if i is None:
@@ -172,12 +177,10 @@ class ReviewController(QObject):
         return i
 
     def relabel(self, label: str, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.relabel(i, label))
+        return self._edit_current(index, lambda state, i: state.relabel(i, label))
 
     def set_assertion(self, assertion: str, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.set_assertion(i, assertion))
+        return self._edit_current(index, lambda state, i: state.set_assertion(i, assertion))
 
     def cycle_assertion(self, index: int | None = None) -> bool:
         i = self._need_current(index)
@@ -200,27 +203,22 @@ class ReviewController(QObject):
         return self._push(self.state.accept_all_remaining)
 
     def delete(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.delete(i))
+        return self._edit_current(index, ReviewState.delete)
 
     def add(self, start: int, end: int, label: str) -> bool:
         return self._push(lambda: self.state.add(start, end, label))
 
     def widen_left(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.widen_left(i))
+        return self._edit_current(index, ReviewState.widen_left)
 
     def widen_right(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.widen_right(i))
+        return self._edit_current(index, ReviewState.widen_right)
 
     def narrow_left(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.narrow_left(i))
+        return self._edit_current(index, ReviewState.narrow_left)
 
     def narrow_right(self, index: int | None = None) -> bool:
-        i = self._need_current(index)
-        return i is not None and self._push(lambda: self.state.narrow_right(i))
+        return self._edit_current(index, ReviewState.narrow_right)
 
     def text_edited(self, new_text: str, hint: int | None = None) -> Edit | None:
         """The doctor typed or pasted: one undoable step; entities after the edit shift, touched ones drop."""

@@ -22,13 +22,8 @@ _TABLE = 'border="1" cellspacing="0" cellpadding="4" width="100%" style="border-
 
 
 def _finding(e: FoundEntity) -> str:
-    s = escape(e.text)
-    canonical = e.normalized.get("canonical") if e.normalized else None
-    if canonical and canonical != e.text:
-        s += f' <span style="color:#1f6f43">→ {escape(str(canonical))}</span>'
-    if e.assertion not in ("present", "absent"):
-        s += f' <span style="color:#8a5a00">[{escape(assertion_name(e.assertion))}]</span>'
-    return s
+    return e.reading(escape, lambda c: f' <span style="color:#1f6f43">→ {escape(c)}</span>',
+                     lambda a: f' <span style="color:#8a5a00">[{escape(assertion_name(a))}]</span>')
 
 
 def structured_html(record: StructuredRecord) -> str:

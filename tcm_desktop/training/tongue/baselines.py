@@ -13,13 +13,13 @@ L1 test split exactly like the network (``evaluate.attribute_report``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tcm_desktop.training.cli_args import emit_report
 from tcm_desktop.training.tongue.data import ATTRS, Cache, load_cache
 from tcm_desktop.training.tongue.evaluate import bootstrap, eval_classes
 
@@ -126,12 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rep = run(load_cache(args.size))
     rep["split"] = "TonguExpert L1 test (human labels)"
-    rep["command"] = "python -m tcm_desktop.training.tongue.baselines " + " ".join(argv if argv is not None else sys.argv[1:])
-    txt = json.dumps(rep, indent=1)
-    print(txt)
-    if args.out:
-        args.out.write_text(txt, encoding="utf-8")
-    return 0
+    return emit_report(rep, "tcm_desktop.training.tongue.baselines", argv, args.out, indent=1)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,35 +56,36 @@ def _read_table(path: Path) -> dict[str, dict[str, str]]:
     return {r["SID"]: r for r in rows}
 
 
-def l1_labels(root: Path | None = None) -> dict[str, dict[str, int]]:
-    """Human labels: id -> {attr: class index}; NA is absent (for fissure/tooth marks NA is
-    ambiguous between "none" and "not annotated", so it is never read as "none")."""
-    t = _read_table((root or tongue_root()) / "tonguexpert" / "labels" / "L1_Labels_Manual.txt")
+def _label_table(root: Path | None, name: str, cols: dict[str, str],
+                 value: Callable[[str, str | None], str]) -> dict[str, dict[str, int]]:
+    """id -> {attr: class index} from a TonguExpert label file; ``value(attr, cell)`` names the class, and a
+    name outside the attribute's classes leaves the attribute absent."""
+    t = _read_table((root or tongue_root()) / "tonguexpert" / "labels" / name)
     out: dict[str, dict[str, int]] = {}
     for sid, r in t.items():
         d = {}
-        for a, col in L1_COLS.items():
-            v = (r.get(col) or "NA").strip()
+        for a, col in cols.items():
+            v = value(a, r.get(col))
             if v in CLASSES[a]:
                 d[a] = CLASSES[a].index(v)
         out[sid] = d
     return out
+
+
+def l1_labels(root: Path | None = None) -> dict[str, dict[str, int]]:
+    """Human labels: id -> {attr: class index}; NA is absent (for fissure/tooth marks NA is
+    ambiguous between "none" and "not annotated", so it is never read as "none")."""
+    return _label_table(root, "L1_Labels_Manual.txt", L1_COLS, lambda a, cell: (cell or "NA").strip())
+
+
+def _l2_value(a: str, cell: str | None) -> str:
+    v = (cell or "").strip()
+    return "none" if a in ("fissure", "tooth_marks") and v in ("NaN", "NA", "") else v
 
 
 def l2_labels(root: Path | None = None) -> dict[str, dict[str, int]]:
     """Model-predicted labels (weak; training only). NaN = none for fissure/tooth marks."""
-    t = _read_table((root or tongue_root()) / "tonguexpert" / "labels" / "L2_Labels_Predict.txt")
-    out: dict[str, dict[str, int]] = {}
-    for sid, r in t.items():
-        d = {}
-        for a, col in L2_COLS.items():
-            v = (r.get(col) or "").strip()
-            if a in ("fissure", "tooth_marks") and v in ("NaN", "NA", ""):
-                v = "none"
-            if v in CLASSES[a]:
-                d[a] = CLASSES[a].index(v)
-        out[sid] = d
-    return out
+    return _label_table(root, "L2_Labels_Predict.txt", L2_COLS, _l2_value)
 
 
 def list_images(source: str, root: Path | None = None) -> list[tuple[str, Path, Path]]:

@@ -13,13 +13,13 @@ images a human labelled, taking the model's more likely of those two classes.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from tcm_desktop.training.cli_args import emit_report
 from tcm_desktop.training.tongue.data import ATTRS, CLASSES, SOURCES, Cache, load_cache
 
 Predict = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # uint8 N x S x S x 3 -> (prob N x S x S, attr logits N x 4 x 3)
@@ -205,12 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         rep = {"split": f"all images of {args.all_images_of}", "segmentation": seg_report(c, idx, probs)}
     else:
         rep = evaluate(predict, c, args.split, args.sources, attrs=not args.no_attr)
-    rep["command"] = "python -m tcm_desktop.training.tongue.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
-    txt = json.dumps(rep, indent=1, ensure_ascii=False)
-    print(txt)
-    if args.out:
-        args.out.write_text(txt, encoding="utf-8")
-    return 0
+    return emit_report(rep, "tcm_desktop.training.tongue.evaluate", argv, args.out, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":

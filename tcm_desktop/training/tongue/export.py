@@ -13,7 +13,6 @@ validation images (mask Dice and attribute agreement) -> ``tongue.json`` and
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sys
@@ -25,6 +24,7 @@ import torch
 
 from tcm_desktop.artifacts import write_checksums
 from tcm_desktop.tongue.engine import ARTIFACT_FILES
+from tcm_desktop.training.cli_args import export_args
 from tcm_desktop.training.tongue.data import ATTRS, CLASSES, SOURCES, Cache, load_cache
 from tcm_desktop.training.tongue.evaluate import dice_iou
 
@@ -119,11 +119,7 @@ def write_artifact(model: torch.nn.Module, c: Cache, out: Path, size: int, notes
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--keep-fp32", action="store_true")
-    args = ap.parse_args(argv)
+    args = export_args(argv, __doc__)
     torch.set_num_threads(1)
     from tcm_desktop.training.tongue.train_seg import load_run
 

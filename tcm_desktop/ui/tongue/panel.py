@@ -54,8 +54,9 @@ from PySide6.QtWidgets import (
 from tcm_desktop.tongue.imageio import MAX_BYTES, check_image_bytes
 from tcm_desktop.tongue.session import TongueSession
 from tcm_desktop.tongue.wording import ATTRIBUTE_ZH, NOT_ASSESSED_ZH, REFUSAL_ZH, VALUE_ZH
+from tcm_desktop.ui.camera import CameraPreview
 from tcm_desktop.ui.i18n import language, t
-from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo, camera_frames
+from tcm_desktop.ui.workers import Task, WorkerPool, analyse_photo
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp)"
 ATTRIBUTES = ("body_colour", "coating_colour", "fissure", "tooth_marks")
@@ -136,7 +137,7 @@ def refusal_text(result: dict) -> str:
     return text
 
 
-class TonguePanel(QWidget):
+class TonguePanel(QWidget, CameraPreview):
     """Photo + camera + tongue analysis; draws a Qt-free :class:`~tcm_desktop.tongue.session.TongueSession`.
 
     ``photo_bytes`` and ``analysis`` are what the main window stores: ``analysis`` is the engine's
@@ -524,10 +525,6 @@ class TonguePanel(QWidget):
             event.acceptProposedAction()
 
     # -- camera -----------------------------------------------------------------
-    @property
-    def camera_running(self) -> bool:
-        return self._camera is not None
-
     def toggle_camera(self) -> None:
         if self._camera is None:
             self.start_camera()
@@ -537,11 +534,7 @@ class TonguePanel(QWidget):
     def start_camera(self) -> None:
         if self._camera is not None:
             return
-        worker = Task(camera_frames, int(self.device.currentData()), capture_factory=self.capture_factory)
-        worker.progress.connect(self._on_frame)
-        worker.error.connect(self._on_camera_error)
-        worker.finished.connect(self._on_camera_finished)
-        self._camera = worker
+        worker = self._start_preview(int(self.device.currentData()))
         self.camera_status.setText(t("正在打开摄像头…"))
         self.camera_btn.setText(t("关闭摄像头"))
         self.device.setEnabled(False)
@@ -551,16 +544,11 @@ class TonguePanel(QWidget):
         if self._camera is not None:
             self._camera.cancel()
 
-    def _on_frame(self, img: QImage | None) -> None:
-        if self._camera is None or img is None:
-            return
-        self._last_frame = img
-        self.capture_btn.setEnabled(True)
-        self.camera_status.setText(t("实时预览中：对准舌面后点击“拍照”"))
-        self._show(img)
+    def _preview_controls(self) -> tuple[QPushButton, QLabel, str]:
+        return self.capture_btn, self.camera_status, t("实时预览中：对准舌面后点击“拍照”")
 
-    def _on_camera_error(self, message: str) -> None:
-        self.camera_status.setText(t("未检测到可用的摄像头，请检查连接或选择其他设备。") + f"（{message}）")
+    def _show_frame(self, img: QImage) -> None:
+        self._show(img)
 
     def _on_camera_finished(self) -> None:
         self._camera = None
