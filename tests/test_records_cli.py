@@ -80,7 +80,7 @@ def test_db_list_search_export(imported):
     rc, out, _ = _run(["db", "export", "--db", str(db), "--reviewed-only"])
     recs = [json.loads(x) for x in out.splitlines()]
     p1 = next(r for r in recs if r["external_id"] == "p1")
-    assert [(e["text"], e["assertion"], e["status"]) for e in p1["entities"]] == [
+    assert [(e["text"], e["assertion"], e["review"]) for e in p1["entities"]] == [
         ("头痛", "present", "accepted"), ("发热", "absent", "accepted")]
     assert p1["sections"]  # derived data recomputed from the text
     rc, out, _ = _run(["db", "export", "--db", str(db), "--format", "csv"])

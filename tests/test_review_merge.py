@@ -137,7 +137,7 @@ def test_db_reanalyse_keeps_every_reviewed_entity(tmp_path):
     s = SAMPLE_TEXT.index("加重")
     st_.apply(st_.add(s, s + 2, "SYMPTOM"))
     db.save_record(st_.to_record("rec1"))
-    reviewed = [e.to_dict() for e in st_.entities]
+    reviewed = [e.to_dict() for e in db.load_record("rec1").entities]  # as saved (derived fields recomputed)
     summaries = list(reanalyse_saved(db, _Engine()))
     assert summaries and summaries[0]["id"] == "rec1"
     out = db.load_record("rec1")
@@ -181,5 +181,5 @@ def test_cli_db_reanalyse_keeps_reviews_and_reports_each_record(tmp_path):
 
     args = cli.build_parser().parse_args(["db", "reanalyse", "--db", str(path)])
     err = io.StringIO()
-    assert cli.cmd_db_reanalyse(args, io.StringIO(), err, engine_factory=broken) == 2
+    assert cli_commands.cmd_reanalyse(args, io.StringIO(), err, engine_factory=broken) == 2
     assert err.getvalue().count("\n") == 1

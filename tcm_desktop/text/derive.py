@@ -76,4 +76,5 @@ def refresh(record: StructuredRecord, normalizer: Normalizer | None = None) -> S
     """``record`` with its derived data recomputed (id, tongue and model version kept)."""
     out = rederive(record.id, record.text, record.entities, normalizer, record.model_version)
     out.tongue = record.tongue
+    out.deleted = list(getattr(record, "deleted", []))  # the doctor's deletions stay deleted
     return out

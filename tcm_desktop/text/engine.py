@@ -40,7 +40,7 @@ from tcm_desktop.text.charnorm import normalize
 from tcm_desktop.text.clinic_dictionary import ClinicDictionary
 from tcm_desktop.text.derive import rederive
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
-from tcm_desktop.text.script import to_model_script
+from tcm_desktop.text.script import model_text
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS
 from tcm_desktop.text.templates import with_template_findings
 from tcm_desktop.text.values import Normalizer
@@ -245,7 +245,7 @@ class StructuringEngine:
 
     def _structure_chunk(self, part, should_stop, batching: str = "pruned", batch_size: int = 16) -> list[StructuredRecord]:
         # the model reads simplified script (same length: offsets stay the doctor's)
-        norms = [normalize(to_model_script(text)) for _, text in part]
+        norms = [normalize(model_text(text)) for _, text in part]
         spans = self._spans([n.text for n in norms], should_stop, batching, batch_size)
         out = []
         for (rid, text), norm, sp in zip(part, norms, spans):

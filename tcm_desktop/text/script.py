@@ -104,13 +104,24 @@ def is_traditional(text: str) -> bool:
     Counts the characters OpenCC would change in each direction: a traditional
     record has many characters ``t2s`` changes and (almost) none ``s2t`` changes.
     """
-    model = to_model_script(text)
+    return _mainly_traditional(text, to_model_script(text))
+
+
+def _mainly_traditional(text: str, model: str) -> bool:
     n_trad = sum(a != b for a, b in zip(text, model) if a not in PUNCTUATION_SOURCE)
     if n_trad == 0:
         return False
     back = _s2t().convert(text)
     n_simp = sum(a != b for a, b in zip(text, back)) if len(back) == len(text) else 0
     return n_trad > n_simp
+
+
+def model_text(text: str) -> str:
+    """What the model and the rules read: a mainly traditional record in simplified script (same
+    length); any other record exactly as written, so a simplified record's legitimate characters
+    (为著, 乾坤…) are never "converted" and its analysis does not change."""
+    model = to_model_script(text)
+    return model if model != text and _mainly_traditional(text, model) else text
 
 
 PUNCTUATION_SOURCE = frozenset(chr(k) for k in PUNCTUATION)
@@ -131,8 +142,8 @@ class ScriptView:
 
     @classmethod
     def of(cls, text: str) -> ScriptView:
-        model = to_model_script(text)
-        return cls(text, model, model != text and is_traditional(text))
+        model = model_text(text)
+        return cls(text, model, model != text)
 
     def written(self, value: str) -> str:
         """A piece of the converted text (entity text, heading, dose) as the doctor wrote it."""
