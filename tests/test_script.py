@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcm_desktop.structured import FoundEntity
-from tcm_desktop.text.script import model_text, (
+from tcm_desktop.text.script import (
     ScriptView,
     is_traditional,
+    model_text,
     to_model_script,
     to_traditional,
     to_traditional_same_length,
