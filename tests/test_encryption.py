@@ -192,7 +192,7 @@ def test_cli_encrypt_export_wrong_passphrase_and_decrypt(tmp_path, monkeypatch):
     rc, out, err = _run(["db", "export", "--db", str(path)], monkeypatch, PASS)
     assert rc == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["id"] for r in rows] == [rid] and rows[0]["patient_name"] == "王秀英"
+    assert [r["id"] for r in rows] == [rid] and rows[0]["patient"] == "王秀英"
     sealed = path.read_bytes()
 
     for bad in (None, "wrong passphrase"):
