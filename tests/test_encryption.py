@@ -205,7 +205,9 @@ def test_cli_encrypt_export_wrong_passphrase_and_decrypt(tmp_path, monkeypatch):
 
     rc, out, err = _run(["db", "decrypt", "--db", str(path), "--no-backup"], monkeypatch, PASS)
     assert rc == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.sqlite3"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "backups") == ["cli.sqlite3"]
+    # the automatic backup made while the database was encrypted stayed encrypted
+    assert all(b.read_bytes()[:16] != b"SQLite format 3\x00" for b in (tmp_path / "backups").glob("*.sqlite3"))
     conn = sqlite3.connect(path)  # a plain SQLite file again, readable by any tool
     assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1
     conn.close()
