@@ -710,6 +710,8 @@
     <message>
         <source>解锁</source>
         <translation>Unlock</translation>
+    </message>
+    <message>
         <source>与当前病历相似的既往病例（按共同的阳性所见排序，双击打开）</source>
         <translation>Similar past cases (ranked by shared present findings; double-click to open)</translation>
     </message>
@@ -828,6 +830,8 @@
     <message>
         <source>提升度</source>
         <translation>Lift</translation>
+    </message>
+    <message>
         <source>%n 条已在库中，未重复保存</source>
         <translation>%n already in the database, not saved again</translation>
     </message>
@@ -906,6 +910,8 @@
     <message>
         <source>删除失败：</source>
         <translation>Delete failed: </translation>
+    </message>
+    <message>
         <source> 页</source>
         <translation> </translation>
     </message>
@@ -988,6 +994,8 @@
     <message>
         <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
         <translation>Images or PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
+    </message>
+    <message>
         <source>下一个低置信度实体</source>
         <translation>Next low-confidence entity</translation>
     </message>
@@ -1306,10 +1314,6 @@
     <message>
         <source>新增词条：</source>
         <translation>New terms: </translation>
-    </message>
-    <message>
-        <source>已保存</source>
-        <translation>Saved</translation>
     </message>
     <message>
         <source>改进模型需要安装训练组件：</source>

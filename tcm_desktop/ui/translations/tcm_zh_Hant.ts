@@ -712,6 +712,10 @@
       <translation>解鎖</translation>
     </message>
     <message>
+      <source>与当前病历相似的既往病例（按共同的阳性所见排序，双击打开）</source>
+      <translation>與當前病歷相似的既往病例（按共同的陽性所見排序，雙擊打開）</translation>
+    </message>
+    <message>
       <source>仅已审核病历</source>
       <translation>僅已審覈病歷</translation>
     </message>
@@ -828,6 +832,10 @@
       <translation>提升度</translation>
     </message>
     <message>
+      <source>%n 条已在库中，未重复保存</source>
+      <translation>%n 條已在庫中，未重複保存</translation>
+    </message>
+    <message>
       <source>保存失败：</source>
       <translation>保存失敗：</translation>
     </message>
@@ -902,6 +910,10 @@
     <message>
       <source>删除失败：</source>
       <translation>刪除失敗：</translation>
+    </message>
+    <message>
+      <source> 页</source>
+      <translation> 頁</translation>
     </message>
     <message>
       <source>第 </source>
@@ -982,6 +994,10 @@
     <message>
       <source>图片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</source>
       <translation>圖片或 PDF (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pdf)</translation>
+    </message>
+    <message>
+      <source>下一个低置信度实体</source>
+      <translation>下一個低置信度實體</translation>
     </message>
     <message>
       <source>下一个待审核病历</source>
@@ -1298,10 +1314,6 @@
     <message>
       <source>新增词条：</source>
       <translation>新增詞條：</translation>
-    </message>
-    <message>
-      <source>已保存</source>
-      <translation>已保存</translation>
     </message>
     <message>
       <source>改进模型需要安装训练组件：</source>
