@@ -51,7 +51,8 @@ def _review_some(qtbot, w) -> None:
 
 
 def _dicts(w) -> list[dict]:
-    return [e.to_dict() for e in w.controller.state.entities]
+    """The review state's entities; ``normalized`` is derived data (recomputed on save), not a decision."""
+    return [{k: v for k, v in e.to_dict().items() if k != "normalized"} for e in w.controller.state.entities]
 
 
 # -- 1. one undo history: Ctrl+Z in the editor never wipes the review ---------------------------
@@ -105,7 +106,7 @@ def test_2_reanalysis_keeps_accepted_corrected_added_and_deleted(qtbot, make_win
         w.editor.setTextCursor(c)
         _type(w.editor, "\n复诊：嗳气减轻")
     w.controller.flush()
-    reviewed = [e.to_dict() for e in w.controller.state.entities if e.status != "unreviewed"]
+    reviewed = [d for d in _dicts(w) if d["status"] != "unreviewed"]
     before = _dicts(w)
     _key(qtbot, w, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not w.analysing, timeout=20000)
@@ -172,7 +173,11 @@ def test_3_unsaved_changes_guard_and_full_draft_after_crash(qtbot, make_window, 
     _answer_box(qtbot, QMessageBox.StandardButton.Save, seen)
     assert w2.open_record(rid_other)
     saved = [h for h in db.history() if h.record_id != "other"]
-    assert len(saved) == 1 and [e.to_dict() for e in db.load_record(saved[0].record_id).entities] == state
+    def review(dicts):  # what the doctor decided; normalisation is derived data, recomputed on save
+        return [{k: v for k, v in d.items() if k != "normalized"} for d in dicts]
+
+    assert len(saved) == 1
+    assert review(e.to_dict() for e in db.load_record(saved[0].record_id).entities) == review(state)
     assert db.load_draft("unsaved") is None
     # a clean record leaves without a question
     w2.ask_unsaved = lambda: pytest.fail("asked although nothing changed")
@@ -190,24 +195,24 @@ def test_4_reimport_keeps_the_reviewed_state(qtbot, make_window, db, tmp_path):
     dlg.folder.setText(str(folder))
     assert dlg.start()
     qtbot.waitUntil(lambda: dlg.summary is not None and not dlg.running, timeout=10000)
-    w.open_record("a")
+    rid = next(h.record_id for h in db.history() if h.external_id == "a")
+    w.open_record(rid)
     _review_some(qtbot, w)
     w.save()
-    reviewed = _dicts(w)
+    reviewed = [e.to_dict() for e in db.load_record(rid).entities]
     # the same folder again (e.g. with an adapted model): the reviewed record keeps every decision
-    engine2 = FakeEngine()
-    dlg.engine = engine2
+    dlg.engine = FakeEngine()
     assert dlg.start()
     qtbot.waitUntil(lambda: dlg.summary is not None and not dlg.running, timeout=10000)
-    assert [e.to_dict() for e in db.load_record("a").entities] == reviewed
+    assert [e.to_dict() for e in db.load_record(rid).entities] == reviewed
     assert "相同" in dlg.log.toPlainText()
-    # the file's text changed: a reviewed record is not replaced, and the log says why
+    # the file's text changed: it becomes a record of its own; the reviewed one is never replaced
     (folder / "a.txt").write_text(SAMPLE_TEXT + "\n复诊：好转", encoding="utf-8")
     assert dlg.start()
     qtbot.waitUntil(lambda: dlg.summary is not None and not dlg.running, timeout=10000)
-    assert [e.to_dict() for e in db.load_record("a").entities] == reviewed
-    assert "未覆盖" in dlg.log.toPlainText()
-    assert _dicts(w) == reviewed
+    assert [e.to_dict() for e in db.load_record(rid).entities] == reviewed
+    assert "新病历" in dlg.log.toPlainText()
+    assert sum(h.external_id == "a" for h in db.history()) == 2
 
 
 # -- 5. span edits never cross punctuation ------------------------------------------------------------
