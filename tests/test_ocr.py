@@ -270,6 +270,7 @@ def test_cli_ocr_pdf_with_text_layer(tmp_path) -> None:
     assert ("HERB", "枳壳") in {(e["label"], e["text"]) for e in rec["entities"]}
     db = Database(tmp_path / "r.sqlite3")
     try:
-        assert db.load_record("referral").text == "主诉：胃脘胀痛三天。\n处方：枳壳10g，陈皮6g。"
+        rid = next(h.record_id for h in db.history() if h.external_id == "referral")  # identity: file + id
+        assert db.load_record(rid).text == "主诉：胃脘胀痛三天。\n处方：枳壳10g，陈皮6g。"
     finally:
         db.close()

@@ -91,6 +91,11 @@ class DatabaseDamaged(StorageError):
     """The file is not a sound SQLite database of this app (random bytes, truncated, corrupt page)."""
 
 
+class EncryptedOrDamaged(DatabaseDamaged, encryption.PassphraseMissing):
+    """A file without the SQLite header and no passphrase: either SQLCipher-encrypted or damaged
+    (the two cannot be told apart); handled as either by whoever catches it."""
+
+
 class DatabaseBusy(StorageError):
     """Another program holds a write lock longer than the busy timeout; retrying later works."""
 
@@ -328,6 +333,8 @@ class Database:
             # Plain file -> sqlite3; encrypted (or new with a passphrase) -> SQLCipher; see records/encryption.py.
             # A file without the SQLite header and no passphrase raises PassphraseMissing ("encrypted or damaged").
             conn = encryption.connect(self.path, passphrase, timeout=busy_timeout_s, isolation_level=None)
+        except encryption.PassphraseMissing as exc:
+            raise EncryptedOrDamaged(str(exc)) from exc
         except encryption.database_errors() as exc:
             raise translate_error(exc, self.path) from exc
         self.conn = conn

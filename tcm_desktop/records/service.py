@@ -97,8 +97,13 @@ class RecordService:
         from tcm_desktop.records.queue import record_title
 
         rec = self.refreshed(record)
+        shown = patient_name
+        if shown is None and rec.id:  # saving again without naming the patient: the title keeps the saved one
+            info = self.db.record_info(rec.id) or {}
+            patient = self.db.get_patient(info["patient_id"]) if info.get("patient_id") else None
+            shown = patient["name"] if patient else ""
         res = self.db.save(rec, patient_id=patient_id, patient_name=patient_name, user=user, actions=list(actions),
-                           title=record_title(rec, patient_name or ""),
+                           title=record_title(rec, shown or ""),
                            photos=[photo] if photo is not None else [], clear_drafts=list(clear_drafts))
         record.id = res.record_id
         return res

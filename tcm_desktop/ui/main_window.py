@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QTextCursor
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -302,9 +302,12 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_models)
         m.addAction(self.act_dictionary)
         lang = self._menu(m, "语言")
+        self._language_group = QActionGroup(self)
+        self._language_group.setExclusive(True)
         for code, label in LANGUAGE_LABELS.items():
             a = lang.addAction(label)
             a.setCheckable(True)
+            self._language_group.addAction(a)
             a.setChecked(str(self.settings.value("ui/language", "zh")) == code)
             a.setData(code)
             a.triggered.connect(self._on_language_action)
@@ -943,8 +946,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{'*' if dirty else ''}{name} — {t('中医病历结构化')}")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.autosave()
-        if not self.confirm_leave():
+        try:
+            self.autosave()
+            leave = self.confirm_leave()
+        except StorageError as exc:  # the database went away (closed, removed): say so, never crash on close
+            self.show_error(t("保存失败：") + str(exc))
+            leave = True
+        if not leave:
             event.ignore()
             return
         if self.batch_dialog is not None:
