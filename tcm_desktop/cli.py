@@ -128,6 +128,7 @@ def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord
     from tcm_desktop.records.database import PhotoInput
     from tcm_desktop.records.exports import path_in_folder
     from tcm_desktop.records.service import RecordService
+    from tcm_desktop.tongue.wording import with_record
 
     db = _open_db(args.db) if args.db else None
     service = RecordService(db) if db is not None else None
@@ -139,8 +140,6 @@ def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord
     try:
         for inp, r in zip(items, engine.structure_many(inputs.pairs(items), progress=Progress(stderr))):
             if tongue is not None:
-                from tcm_desktop.tongue.wording import with_record
-
                 r.tongue = with_record(tongue, r.entities)
             row = {**_public(r), **({"ocr": ocr_info[r.id]} if r.id in ocr_info else {})}
             if args.format == "jsonl":

@@ -87,3 +87,14 @@ def _windows_closed_by_tests_do_not_ask(monkeypatch):
         self.ask_unsaved = lambda: "discard"
 
     monkeypatch.setattr(mw.MainWindow, "__init__", init)
+
+
+@pytest.fixture
+def fresh_passphrases(monkeypatch):
+    """No passphrase remembered from another test and none from the environment."""
+    from tcm_desktop.records import encryption
+
+    monkeypatch.delenv(encryption.PASSPHRASE_ENV, raising=False)
+    encryption.forget_passphrases()
+    yield
+    encryption.forget_passphrases()

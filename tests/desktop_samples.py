@@ -8,6 +8,7 @@ speed and failures the tests control.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -133,3 +134,20 @@ class FrameCamera:
 
     def release(self) -> None:
         pass
+
+
+class CliStdin(io.StringIO):
+    """Standard input for ``cli.main`` in tests: text with a ``buffer`` of bytes, as a real stdin has."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__()
+        self.buffer = io.BytesIO(data)
+
+
+def run_cli(args: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
+    """``tcm-desktop ARGS`` in-process: (exit status, stdout, stderr)."""
+    from tcm_desktop.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(args, stdout=out, stderr=err, stdin=CliStdin(stdin))
+    return rc, out.getvalue(), err.getvalue()

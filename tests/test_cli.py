@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-from tcm_desktop.cli import main
+from desktop_samples import run_cli
 
-
-class _Stdin(io.StringIO):
-    def __init__(self, data: bytes) -> None:
-        super().__init__()
-        self.buffer = io.BytesIO(data)
-
-
-def _run(args, stdin=b""):
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(args, stdout=out, stderr=err, stdin=_Stdin(stdin))
-    return rc, out.getvalue(), err.getvalue()
+_run = run_cli
 
 
 def test_txt_jsonl_and_stdin(tiny_model_dir, tmp_path) -> None:

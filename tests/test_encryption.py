@@ -20,12 +20,7 @@ PASS = "correct horse 电池 staple"
 SECRET_BITS = ["柴胡疏肝散", "胃脘胀痛", "王秀英", "13912345678", "慢性浅表性胃炎"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_keys(monkeypatch):
-    monkeypatch.delenv(encryption.PASSPHRASE_ENV, raising=False)
-    encryption.forget_passphrases()
-    yield
-    encryption.forget_passphrases()
+pytestmark = pytest.mark.usefixtures("fresh_passphrases")
 
 
 def _fill(db: Database) -> str:

@@ -11,23 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from desktop_samples import run_cli
 
-from tcm_desktop.cli import main
 from tcm_desktop.records.exports import path_in_folder, safe_file_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class _Stdin(io.StringIO):
-    def __init__(self, data: bytes = b"") -> None:
-        super().__init__()
-        self.buffer = io.BytesIO(data)
-
-
-def _run(args, stdin=b""):
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(args, stdout=out, stderr=err, stdin=_Stdin(stdin))
-    return rc, out.getvalue(), err.getvalue()
+_run = run_cli
 
 
 def _line(rid, text, ents, patient=None):

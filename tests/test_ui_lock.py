@@ -20,12 +20,7 @@ from tcm_desktop.ui.main_window import MainWindow  # noqa: E402
 PASS = "lock-test passphrase"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_keys(monkeypatch):
-    monkeypatch.delenv(encryption.PASSPHRASE_ENV, raising=False)
-    encryption.forget_passphrases()
-    yield
-    encryption.forget_passphrases()
+pytestmark = pytest.mark.usefixtures("fresh_passphrases")
 
 
 @pytest.fixture
