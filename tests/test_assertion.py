@@ -35,6 +35,13 @@ CASES = [
     ("[尿蛋白|EXAM][阴性|EXAM_RESULT]", {"阴性": "present"}),
     ("B超：未见[胎盘残留|EXAM_RESULT]", {"胎盘残留": "absent"}),
     ("不伴[心悸|SYMPTOM]", {"心悸": "absent"}),
+    # a form's key:value pair denied by its value (guideline T3), not by a cue outside it
+    ("问诊：[发热：无|SYMPTOM]，[咳嗽：阵发性|SYMPTOM]，[口苦:无|SYMPTOM]", {"发热：无": "absent", "咳嗽：阵发性": "present", "口苦:无": "absent"}),
+    ("[纳：可|SYMPTOM]，[二便：调|SYMPTOM]", {"纳：可": "present", "二便：调": "present"}),
+    # a procedure followed by 后 and an elapsed time is over; followed by a finding it is not dated
+    ("反复胸痛1年，[PCI术|THERAPY]后8个月", {"PCI术": "history"}),
+    ("鼻咽癌[放疗|THERAPY]后两年余", {"放疗": "history"}),
+    ("结肠癌[化疗|THERAPY]期间腹泻", {"化疗": "present"}),
     # uncertainty
     ("考虑[冠心病|WM_DISEASE]可能", {"冠心病": "possible"}),
     ("疑似[肺结核|WM_DISEASE]", {"肺结核": "possible"}),

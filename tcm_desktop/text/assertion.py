@@ -140,6 +140,10 @@ PROC_HIST_PRE = ("曾行", "已行", "曾接受", "曾做", "术后行", "术后
 PROC_HIST_PATTERNS = (re.compile(r"(?:\d+年|\d+月|\d+日|前|此前|之前)[^，,。；;\n]{0,8}行$"),)
 PROC_HIST_ALL = PROC_HIST_PRE + HIST_PRE
 PROC_NEG_PRE = ("未行", "未予", "未接受", "未做", "拒绝", "否认", "不宜", "不加", "暂不", "禁行", "禁用")
+#: ``[PCI术]后8个月``: a procedure followed by 后 and an elapsed time is over.
+PROC_HIST_AFTER = re.compile(r"^\s*后\s*(?:\d+|[一二两三四五六七八九十半数]+)\s*余?\s*个?\s*(?:年|月|周|天|日)")
+#: A form's key:value pair whose value denies it (``[发热：无]``, guideline T3) is absent as a whole.
+PAIR_ABSENT = re.compile(r"^[^：:]{1,8}[：:]\s*(?:无|没有|否|未|不明显|（-）|\(-\)|-)$")
 #: Past habits: ``吸烟30年，每日1包，已戒2年``.
 CAUSE_HIST_POST = ("已戒",)
 FAMILY_WORDS = (
@@ -318,6 +322,8 @@ def _near_after(ctx: _Ctx, e: FoundEntity, cues: Iterable[str], max_gap: int) ->
 
 def _is_absent(ctx: _Ctx, e: FoundEntity) -> bool:
     if e.label in FINDINGS:
+        if PAIR_ABSENT.match(e.text):
+            return True
         if _pre_cue(ctx, e, NEG_PRE, CLAUSE_END, _NEG_FILLER) is not None:
             return True
         if _adjacent_before(ctx, e, NEG_PRE_ADJACENT) or _bare_exclusion(ctx, e) == "absent":
@@ -369,7 +375,7 @@ def _is_history(ctx: _Ctx, e: FoundEntity, section: str | None) -> bool:
         s = ctx.sentence_start(e.start, CLAUSE_END)
         if any(p.search(ctx.text[s : e.start]) for p in PROC_HIST_PATTERNS):
             return True
-        return e.text.endswith("术后")
+        return e.text.endswith("术后") or bool(PROC_HIST_AFTER.match(ctx.text[e.end : e.end + 12]))
     if e.label == "CAUSE":
         return _near_after(ctx, e, CAUSE_HIST_POST, max_gap=20)
     if e.label not in DISEASES | {"SYMPTOM"}:
