@@ -18,14 +18,10 @@ def rec(rid: str, text: str) -> Record:
     return Record(rid, text, [])
 
 
-def failing(findings: list[leakage.Finding]) -> list[leakage.Finding]:
-    return [f for f in findings if f.rule != "sentence-stock"]
-
-
 def test_the_real_test_sets_have_no_leaks() -> None:
     found = leakage.check()
     assert set(found) == {"team test vs team train+dev", "clinic_b test vs clinic_b train"}
-    offenders = {pair: [(f.rule, f.test_id, f.ref_id) for f in failing(fs)] for pair, fs in found.items()}
+    offenders = {pair: [(f.rule, f.test_id, f.ref_id) for f in leakage.failing(fs)] for pair, fs in found.items()}
     assert offenders == {pair: [] for pair in found}
 
 
@@ -129,16 +125,33 @@ def test_check_reads_the_pools_and_the_cli_exits_1_on_offenders(tmp_path: Path, 
     monkeypatch.setattr(leakage, "CLINIC_B_DIR", tmp_path / "no_clinic_b")
     out = tmp_path / "leaks.json"
     assert leakage.main(["check", "--json", str(out)]) == 1
+    assert "leak check: 3 findings" in capsys.readouterr().out  # 2 sentences and the record
     payload = json.loads(out.read_text(encoding="utf-8"))
     assert payload["summary"]["team test vs team train+dev"]["test_records"] == 1
-    assert "findings" in capsys.readouterr().out
+
+    (tmp_path / "test" / "test_x.tcm.txt").write_text("@@ a1\n[坏|NOT_A_LABEL]\n", encoding="utf-8")
+    assert leakage.main(["check"]) == 2
+    assert "could not be read" in capsys.readouterr().err
+
+
+def test_stock_phrasing_alone_does_not_fail_the_cli(tmp_path: Path, monkeypatch, capsys) -> None:
+    line = "七剂，水煎服，每日一剂，早晚分两次温服。"
+    (tmp_path / "train").mkdir()
+    (tmp_path / "test").mkdir()
+    train = "".join(f"@@ r{i}\n病例{i}。{line}\n" for i in range(leakage.RARE_MAX_RECORDS + 1))
+    (tmp_path / "train" / "a.tcm.txt").write_text(train, encoding="utf-8")
+    (tmp_path / "test" / "b.tcm.txt").write_text(f"@@ t1\n腰痛一月。{line}\n", encoding="utf-8")
+    monkeypatch.setattr(leakage.team_records, "ANNOTATED_DIR", tmp_path)
+    monkeypatch.setattr(leakage, "CLINIC_B_DIR", tmp_path / "no_clinic_b")
+    assert leakage.main(["check"]) == 0
+    assert "sentence-stock" in capsys.readouterr().out
 
 
 def test_the_thresholds_are_the_documented_ones() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
     section = doc[doc.index("## Honest test set") :]
     assert "python -m tcm_desktop.training.leakage check" in section
-    for value in ("0.7", "10 ", ">= 3", "0.4"):
+    for value in (">= 0.7", "at least 10 units", ">= 3 identical", ">= 0.35"):
         assert value in section, value
     assert (leakage.SENTENCE_JACCARD, leakage.MIN_SENTENCE_CHARS) == (0.7, 10)
-    assert (leakage.RECORD_SHARED_MEASUREMENTS, leakage.RECORD_CONTAINMENT) == (3, 0.4)
+    assert (leakage.RECORD_SHARED_MEASUREMENTS, leakage.RECORD_CONTAINMENT) == (3, 0.35)

@@ -1,13 +1,18 @@
 """Evaluate a shipped text model the way the app runs it (engine, ONNX, INT8).
 
     python -m tcm_desktop.training.evaluate --model models/ner --corpus work_data/corpus \
-        [--precision int8|fp32] [--split test] [--json OUT.json] [--markdown OUT.md]
+        [--precision int8|fp32] [--split test] [--seen-from team ...] [--json OUT.json] [--markdown OUT.md]
 
 Strict span-level P/R/F1 (exact start, end and label), micro and macro, per
 category, on each source's test split, scored only on the categories that
 source annotates exhaustively. CCKS2019 and the cshan MC-TCMNER corpus are
 also scored in their own label sets against their original gold (our labels
 mapped back), so the figures compare with published ones.
+
+On the team test set the scores are also split by whether an entity's string,
+with its label, is annotated in the train+dev splits of ``--seen-from``
+(default: team only): unseen/seen recall, precision and F1, per category where
+a group has >= 20 gold entities, and the share of test mentions seen.
 """
 
 from __future__ import annotations

@@ -8,17 +8,22 @@ both run in CI (``tests/test_leakage.py``) and from the command line:
 exits 1 when any test record breaks a rule, and lists the offenders.
 
 Sentence rule
-    Records are split into sentences at 。！？；!?; and newlines; sentences of
-    at least 10 characters are compared. A test sentence whose character
-    3-gram Jaccard similarity with any train or dev sentence is >= 0.7 is a
-    leak (verbatim copies and light edits of one sentence).
+    Records are split into sentences at 。！？；;!? and newlines; a leading
+    heading (``舌脉：``, ``T/P:``) is dropped; sentences of at least 10 units of
+    content (a Chinese character, a Latin word or a number each count 1) are
+    compared. A test sentence whose character 3-gram Jaccard similarity with
+    any train or dev sentence is >= 0.7 is a leak, unless it is that close to
+    sentences of 3 or more different training records (stock phrasing,
+    reported as ``sentence-stock`` without failing).
 
-Record rule (paraphrase of one particular record)
-    A test record that shares >= 3 identical measurements (a number with a
-    non-dose unit: ``12.6pmol/L``, ``46U/L``, ``36.7℃``, ``14mm``) with a
-    single train or dev record, or whose distinct 3-grams are >= 50 % contained
-    in a single train or dev record, is a leak even when every sentence was
-    reworded. Calibrated on the team files (docs/data.md, "Honest test set").
+Record rule (a retelling of one particular record)
+    Only rare evidence counts. A test record that shares >= 3 identical
+    measurements (a number with a non-dose unit: ``12.6pmol/L``, ``46U/L``,
+    ``14mm``), each found in at most 2 reference records, with a single train
+    or dev record, or >= 35 % of whose rare 3-grams (found in at most 5
+    reference records) occur in a single train or dev record, is a leak even
+    when every sentence was reworded. Calibrated on the team and clinic B
+    files (docs/data.md, "Honest test set").
 
 Pairs checked: team test vs team train pool (train + dev, since dev is a hash
 slice of that pool), and clinic B test vs clinic B train (the adaptation
@@ -37,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tcm_desktop.annotation import Record
+from tcm_desktop.annotation import Record, SchemaError
 from tcm_desktop.text.markup import parse_record_file
 from tcm_desktop.training import team_records
 
@@ -69,7 +74,7 @@ _DOSE_UNITS = {"g", "mg", "μg", "µg", "ug", "kg", "ml", "mL", "l", "L", "ig", 
 class Finding:
     """One test item that is too close to one training item."""
 
-    rule: str  # "sentence", "record-measurements" or "record-containment"
+    rule: str  # "sentence", "sentence-stock", "record-measurements" or "record-containment"
     test_id: str
     ref_id: str
     score: float
@@ -227,6 +232,11 @@ def leaks(test: Sequence[Record], ref: Sequence[Record]) -> list[Finding]:
     return sentence_leaks(test, ref) + record_leaks(test, ref)
 
 
+def failing(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that fail the check (stock phrasing is reported only)."""
+    return [f for f in findings if f.rule != "sentence-stock"]
+
+
 def _load_files(paths: Iterable[Path], prefix: str) -> list[Record]:
     records = []
     for path in sorted(paths):
@@ -264,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="list test items too close to training items; exit 1 if any")
     c.add_argument("--json", type=Path, help="also write every finding to this JSON file")
     args = ap.parse_args(argv)
-    found = check()
+    try:
+        found = check()
+    except SchemaError as e:
+        print(f"A record file could not be read, so nothing was checked: {e}", file=sys.stderr)
+        return 2
     for pair, fs in found.items():
         print(f"## {pair}: {len(fs)} findings in {len({f.test_id for f in fs})} test records")
         for f in fs:
@@ -272,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         payload = {"summary": summary(found), "findings": {p: [asdict(f) for f in fs] for p, fs in found.items()}}
         args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    bad = sum(len(fs) for fs in found.values())
+    bad = sum(len(failing(fs)) for fs in found.values())
     print("leak check: " + ("clean" if not bad else f"{bad} findings"))
     return 1 if bad else 0
 
