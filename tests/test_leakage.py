@@ -127,7 +127,12 @@ def test_check_reads_the_pools_and_the_cli_exits_1_on_offenders(tmp_path: Path, 
     assert leakage.main(["check", "--json", str(out)]) == 1
     assert "leak check: 3 findings" in capsys.readouterr().out  # 2 sentences and the record
     payload = json.loads(out.read_text(encoding="utf-8"))
-    assert payload["summary"]["team test vs team train+dev"]["test_records"] == 1
+    counts = payload["summary"]["team test vs team train+dev"]
+    assert (counts["test_records"], counts["test_records_with_findings"], counts["failing_findings"]) == (1, 1, 3)
+    assert counts["test_records_by_rule"] == {"record-measurements": 1, "sentence": 1}
+
+    assert leakage.main(["scores", "--top", "1"]) == 0
+    assert "record-measurements 3: team-test-test_x-a1 ~ team-train-train_x-a1" in capsys.readouterr().out
 
     (tmp_path / "test" / "test_x.tcm.txt").write_text("@@ a1\n[坏|NOT_A_LABEL]\n", encoding="utf-8")
     assert leakage.main(["check"]) == 2

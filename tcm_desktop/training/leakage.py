@@ -4,8 +4,10 @@ A test score only means something on text the model has not seen. Two rules,
 both run in CI (``tests/test_leakage.py``) and from the command line:
 
     python -m tcm_desktop.training.leakage check [--json OUT]
+    python -m tcm_desktop.training.leakage scores [--top N]
 
-exits 1 when any test record breaks a rule, and lists the offenders.
+``check`` exits 1 when any test record breaks a rule, and lists the
+offenders; ``scores`` lists the highest record-rule scores, flagged or not.
 
 Sentence rule
     Records are split into sentences at 。！？；;!? and newlines; a leading
@@ -186,12 +188,15 @@ def sentence_leaks(test: Sequence[Record], ref: Sequence[Record], stock: int = S
     return out
 
 
-def record_leaks(test: Sequence[Record], ref: Sequence[Record]) -> list[Finding]:
+def record_leaks(
+    test: Sequence[Record], ref: Sequence[Record], containment: float = RECORD_CONTAINMENT
+) -> list[Finding]:
     """Test records that paraphrase one particular reference record (the record rule).
 
     Only rare evidence counts: measurements found in at most 2 reference records
     (a pulse of 18次/分 is everywhere) and 3-grams found in at most 5 (``主诉：``,
-    ``苔薄白`` and ``10g，`` are everywhere).
+    ``苔薄白`` and ``10g，`` are everywhere). ``containment=0`` reports every
+    record's best score (the ``scores`` command, for calibration).
     """
     ref_grams = [trigrams(r.text) for r in ref]
     ref_values = [measurements(r.text) for r in ref]
@@ -221,7 +226,7 @@ def record_leaks(test: Sequence[Record], ref: Sequence[Record]) -> list[Finding]
         if not hits:
             continue
         k, c = hits.most_common(1)[0]
-        if c / len(rare) >= RECORD_CONTAINMENT:
+        if c / len(rare) >= containment:
             out.append(Finding("record-containment", r.id, ref[k].id, round(c / len(rare), 3),
                                r.text[:80], ref[k].text[:80]))
     return out
@@ -245,46 +250,74 @@ def _load_files(paths: Iterable[Path], prefix: str) -> list[Record]:
     return records
 
 
-def check(annotated: Path | None = None, clinic_b: Path | None = None) -> dict[str, list[Finding]]:
-    """Findings per checked pair of sets (empty lists when the test sets are clean)."""
+Pairs = dict[str, tuple[list[Record], list[Record]]]
+
+
+def pairs(annotated: Path | None = None, clinic_b: Path | None = None) -> Pairs:
+    """The (test, reference) record sets to check, by name."""
     annotated = annotated or team_records.ANNOTATED_DIR
     clinic_b = clinic_b or CLINIC_B_DIR
-    out = {"team test vs team train+dev": leaks(team_records.load_pool("test", annotated),
-                                                 team_records.load_pool("train", annotated))}
+    out = {"team test vs team train+dev": (team_records.load_pool("test", annotated),
+                                           team_records.load_pool("train", annotated))}
     if (clinic_b / "test.tcm.txt").exists():
-        out["clinic_b test vs clinic_b train"] = leaks(_load_files([clinic_b / "test.tcm.txt"], "clinic_b"),
-                                                       _load_files(clinic_b.glob("train_*.tcm.txt"), "clinic_b"))
+        out["clinic_b test vs clinic_b train"] = (_load_files([clinic_b / "test.tcm.txt"], "clinic_b"),
+                                                  _load_files(clinic_b.glob("train_*.tcm.txt"), "clinic_b"))
     return out
 
 
-def summary(found: dict[str, list[Finding]]) -> dict:
-    return {
-        pair: {
+def check(annotated: Path | None = None, clinic_b: Path | None = None) -> dict[str, list[Finding]]:
+    """Findings per checked pair of sets (empty lists when the test sets are clean)."""
+    return {name: leaks(test, ref) for name, (test, ref) in pairs(annotated, clinic_b).items()}
+
+
+def summary(found: dict[str, list[Finding]], checked: Pairs) -> dict:
+    """Counts per pair: what was compared, what was found, by rule (records counted once per rule)."""
+    out = {}
+    for name, fs in found.items():
+        test = checked[name][0]
+        by_rule: dict[str, set[str]] = {}
+        for f in fs:
+            by_rule.setdefault(f.rule, set()).add(f.test_id)
+        out[name] = {
+            "test_records": len(test),
+            "sentences_compared": sum(len(sentences(r.text)) for r in test),
             "findings": len(fs),
-            "test_records": len({f.test_id for f in fs}),
-            "by_rule": dict(Counter(f.rule for f in fs)),
+            "failing_findings": len(failing(fs)),
+            "test_records_with_findings": len({f.test_id for f in failing(fs)}),
+            "findings_by_rule": dict(Counter(f.rule for f in fs)),
+            "test_records_by_rule": {rule: len(ids) for rule, ids in sorted(by_rule.items())},
         }
-        for pair, fs in found.items()
-    }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="list test items too close to training items; exit 1 if any")
-    c.add_argument("--json", type=Path, help="also write every finding to this JSON file")
+    c.add_argument("--json", type=Path, help="also write the counts and every finding to this JSON file")
+    sc = sub.add_parser("scores", help="the highest record-rule scores per pair, flagged or not (calibration)")
+    sc.add_argument("--top", type=int, default=10)
     args = ap.parse_args(argv)
     try:
-        found = check()
+        checked = pairs()
     except SchemaError as e:
         print(f"A record file could not be read, so nothing was checked: {e}", file=sys.stderr)
         return 2
+    if args.cmd == "scores":
+        for name, (test, ref) in checked.items():
+            best = sorted(record_leaks(test, ref, containment=0.0), key=lambda f: -f.score)[: args.top]
+            print(f"## {name}: highest record-rule scores (threshold {RECORD_CONTAINMENT}, "
+                  f"or >= {RECORD_SHARED_MEASUREMENTS} rare shared measurements)")
+            for f in best:
+                print(f"{f.rule} {f.score:g}: {f.test_id} ~ {f.ref_id}")
+        return 0
+    found = {name: leaks(test, ref) for name, (test, ref) in checked.items()}
     for pair, fs in found.items():
         print(f"## {pair}: {len(fs)} findings in {len({f.test_id for f in fs})} test records")
         for f in fs:
             print(f"{f.rule} {f.score:g}: {f.test_id} ~ {f.ref_id}\n   test: {f.test_text}\n   ref:  {f.ref_text}")
     if args.json:
-        payload = {"summary": summary(found), "findings": {p: [asdict(f) for f in fs] for p, fs in found.items()}}
+        payload = {"summary": summary(found, checked), "findings": {p: [asdict(f) for f in fs] for p, fs in found.items()}}
         args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     bad = sum(len(failing(fs)) for fs in found.values())
     print("leak check: " + ("clean" if not bad else f"{bad} findings"))
