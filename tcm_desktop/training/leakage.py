@@ -159,14 +159,6 @@ class GramIndex:
         hits = [(k, c / (n + self.sizes[k] - c)) for k, c in shared.items()]
         return sorted(((k, j) for k, j in hits if j >= threshold), key=lambda x: -x[1])
 
-    def containing(self, text: str) -> tuple[int, float] | None:
-        """The item holding the largest share of ``text``'s 3-grams, and that share."""
-        n, shared = self.overlaps(text)
-        if not n or not shared:
-            return None
-        k, c = shared.most_common(1)[0]
-        return k, c / n
-
 
 def sentence_leaks(test: Sequence[Record], ref: Sequence[Record], stock: int = STOCK_RECORDS) -> list[Finding]:
     """Test sentences near-duplicating a sentence of the reference records.
