@@ -1,13 +1,18 @@
 """Evaluate a shipped text model the way the app runs it (engine, ONNX, INT8).
 
     python -m tcm_desktop.training.evaluate --model models/ner --corpus work_data/corpus \
-        [--precision int8|fp32] [--split test] [--json OUT.json] [--markdown OUT.md]
+        [--precision int8|fp32] [--split test] [--seen-from team ...] [--json OUT.json] [--markdown OUT.md]
 
 Strict span-level P/R/F1 (exact start, end and label), micro and macro, per
 category, on each source's test split, scored only on the categories that
 source annotates exhaustively. CCKS2019 and the cshan MC-TCMNER corpus are
 also scored in their own label sets against their original gold (our labels
 mapped back), so the figures compare with published ones.
+
+On the team test set the scores are also split by whether an entity's string,
+with its label, is annotated in the train+dev splits of ``--seen-from``
+(default: team only): unseen/seen recall, precision and F1, per category where
+a group has >= 20 gold entities, and the share of test mentions seen.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from tcm_desktop.config import data_dir
 from tcm_desktop.schema import LABELS
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training.corpus import _IMAGING, load_split, read_bio
-from tcm_desktop.training.metrics import score
+from tcm_desktop.training.metrics import score, score_by_novelty
 
 SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
 
@@ -82,7 +88,19 @@ def cshan_own_labels(engine: StructuringEngine) -> dict:
     return score([sp for _, sp in items], back, ["SYM", "HER", "CAU", "PRE", "EFF"])
 
 
-def run(model: Path, corpus: Path, precision: str, split: str, sources) -> dict:
+def seen_strings(corpus: Path, sources: Iterable[str]) -> set[tuple[str, str]]:
+    """Every (surface string, label) annotated in the train and dev splits of ``sources``."""
+    seen: set[tuple[str, str]] = set()
+    for src in sources:
+        for split in ("train", "dev"):
+            if not (corpus / src / f"{split}.jsonl").exists():
+                continue
+            for r in load_split(corpus, src, split):
+                seen.update((r["text"][e["start"] : e["end"]], e["label"]) for e in r["entities"])
+    return seen
+
+
+def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_from: Iterable[str] = ("team",)) -> dict:
     engine = StructuringEngine(model, precision=precision)
     results: dict = {"model": str(model), "version": engine.version, "precision": precision, "split": split,
                      "date": dt.date.today().isoformat(), "sources": {}}
@@ -94,6 +112,10 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources) -> dict:
         gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
         res = score(gold, pred, recs[0]["annotated"])
         res.update(records=len(recs), characters=sum(len(r["text"]) for r in recs), seconds=round(secs, 2))
+        if src == "team":
+            res["novelty"] = score_by_novelty([r["text"] for r in recs], gold, pred,
+                                              seen_strings(corpus, seen_from), recs[0]["annotated"])
+            res["novelty"]["seen_from"] = sorted(seen_from)
         results["sources"][src] = res
     if split == "test" and "ccks2019" in sources:
         results["sources"]["ccks2019 (own labels)"] = ccks_own_labels(engine)
@@ -121,7 +143,26 @@ def markdown(results: dict) -> str:
         for lab in LABELS:
             v = team["per_label"][lab]
             lines.append(f"| {lab} | {100*v['p']:.1f} | {100*v['r']:.1f} | {100*v['f1']:.1f} | {v['support']} |")
+        if "novelty" in team:
+            lines += novelty_markdown(team["novelty"])
     return "\n".join(lines) + "\n"
+
+
+def novelty_markdown(nov: dict) -> list[str]:
+    """Rows for entities whose (string, label) was or was not annotated in training."""
+    lines = ["", f"Team test entities by whether their string (with its label) is annotated in the train+dev "
+             f"splits of {', '.join(nov['seen_from'])}: {100*nov['seen_share']:.1f}% of gold mentions "
+             f"({100*nov['seen_share_strings']:.1f}% of distinct strings) were seen. Recall over gold, "
+             "precision over predictions of each group; categories with at least 20 gold entities in the group.", "",
+             "| group | category | P | R | F1 | gold | predicted |", "|---|---|---:|---:|---:|---:|---:|"]
+    for group in ("unseen", "seen"):
+        v = nov[group]
+        lines.append(f"| {group} | all | {100*v['p']:.1f} | {100*v['r']:.1f} | {100*v['f1']:.1f} | "
+                     f"{v['support']} | {v['predicted']} |")
+        for lab, w in v["per_label"].items():
+            lines.append(f"| {group} | {lab} | {100*w['p']:.1f} | {100*w['r']:.1f} | {100*w['f1']:.1f} | "
+                         f"{w['support']} | {w['predicted']} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", choices=("int8", "fp32"), default="int8")
     ap.add_argument("--split", default="test")
     ap.add_argument("--sources", nargs="*", default=list(SOURCES))
+    ap.add_argument("--seen-from", nargs="*", default=["team"],
+                    help="sources whose train+dev strings count as seen for the team unseen/seen rows")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args(argv)
-    res = run(args.model, args.corpus, args.precision, args.split, args.sources)
+    res = run(args.model, args.corpus, args.precision, args.split, args.sources, args.seen_from)
     md = markdown(res)
     print(md)
     if args.json:

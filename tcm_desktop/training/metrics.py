@@ -36,3 +36,59 @@ def score(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]], labels
     present = [v for v in per.values() if v["support"] > 0]
     macro = sum(v["f1"] for v in present) / len(present) if present else 0.0
     return {"micro": micro, "macro_f1": macro, "per_label": per}
+
+
+def score_by_novelty(
+    texts: Sequence[str],
+    gold: Sequence[Iterable[Span]],
+    pred: Sequence[Iterable[Span]],
+    seen: set[tuple[str, str]],
+    labels: Iterable[str],
+    min_support: int = 20,
+) -> dict:
+    """Strict scores split by whether an entity's (surface string, label) was annotated in training.
+
+    Recall is over gold entities of the group, precision over predicted entities
+    of the group (each judged by its own string), so a model that only
+    memorised training strings shows a low unseen F1. Per category only where
+    the group has ``min_support`` gold entities.
+    """
+    keep = set(labels)
+    tp: Counter = Counter()
+    n_gold: Counter = Counter()
+    n_pred: Counter = Counter()
+    gold_keys: set[tuple[str, str]] = set()
+    for text, g, p in zip(texts, gold, pred):
+        gs = {s for s in g if s[2] in keep}
+        ps = {s for s in p if s[2] in keep}
+        for s in gs:
+            key = (text[s[0] : s[1]], s[2])
+            gold_keys.add(key)
+            group = "seen" if key in seen else "unseen"
+            n_gold[group, s[2]] += 1
+            if s in ps:
+                tp[group, s[2]] += 1
+        for s in ps:
+            n_pred["seen" if (text[s[0] : s[1]], s[2]) in seen else "unseen", s[2]] += 1
+
+    def prf(group: str, labs: Iterable[str]) -> dict:
+        labs = list(labs)
+        t = sum(tp[group, lab] for lab in labs)
+        ng = sum(n_gold[group, lab] for lab in labs)
+        npred = sum(n_pred[group, lab] for lab in labs)
+        p = t / npred if npred else 0.0
+        r = t / ng if ng else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {"p": p, "r": r, "f1": f, "support": ng, "predicted": npred}
+
+    out: dict = {}
+    for group in ("unseen", "seen"):
+        out[group] = prf(group, keep)
+        out[group]["per_label"] = {
+            lab: prf(group, [lab]) for lab in labels if n_gold[group, lab] >= min_support
+        }
+    total = sum(n_gold.values())
+    # Share of gold mentions, and of distinct gold (string, label) pairs, annotated in training.
+    out["seen_share"] = sum(v for (grp, _), v in n_gold.items() if grp == "seen") / total if total else 0.0
+    out["seen_share_strings"] = len(gold_keys & seen) / len(gold_keys) if gold_keys else 0.0
+    return out
