@@ -1,0 +1,359 @@
+"""Annotation consistency of the team records: every string annotated differently in different places.
+
+Three kinds of conflict (docs/annotation-guidelines.md, "Weak categories (sharpened)"):
+
+- ``label``: the same surface string carries different labels, or the same label
+  with different assertions after the same cue (the two characters in front of
+  the span inside its clause, e.g. ``既往[高血压]`` history here, present there);
+- ``unannotated``: a string annotated in one place occurs in plain text elsewhere,
+  outside any span (strings of one character, bare numbers, ASCII strings shorter
+  than 3 letters and ASCII hits glued to other letters or digits are skipped);
+- ``boundary``: an annotated string that elsewhere sits inside a longer span, or
+  under a shifted span, of the same label (weak categories unless ``--boundaries-all``).
+
+    python -m tcm_desktop.training.consistency [--pools train test clinic_b] [--json OUT] [--category X]
+    python -m tcm_desktop.training.consistency diff [--base REV] [--pools ...]
+
+``diff`` counts the spans edited since a git revision (records are matched by file
+and id; records whose text changed are compared on the spans of unchanged text only
+when the text is identical, otherwise skipped and counted).
+Torch-free: it only reads the markup files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tcm_desktop.annotation import Entity, Record
+from tcm_desktop.schema import LABELS
+from tcm_desktop.text.markup import parse_markup, parse_record_file
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+POOL_DIRS = {
+    "train": RESOURCES / "annotated" / "train",
+    "test": RESOURCES / "annotated" / "test",
+    "clinic_b": RESOURCES / "clinic_b",
+}
+WEAK = ("SIGN", "SYMPTOM", "EXAM_RESULT", "BODY_PART", "CAUSE", "EFFICACY", "TREATMENT", "THERAPY",
+        "PATENT_MEDICINE", "FORMULA", "USAGE")
+KINDS = ("label", "unannotated", "boundary")
+_CLAUSE_BREAK = re.compile(r"[，,。；;：:、\n（）()\s]")
+_NUMERIC = re.compile(r"^[\d.,，/×x\-~～]+$")
+_ASCII = re.compile(r"^[\x00-\x7f]+$")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+CONTEXT = 12
+MAX_SHOWN = 6
+
+
+@dataclass
+class Occurrence:
+    """One place a surface string occurs: a span (label set) or plain text (label None)."""
+
+    record: str
+    start: int
+    end: int
+    label: str | None
+    assertion: str | None
+    context: str
+
+
+@dataclass
+class Conflict:
+    """One surface string annotated inconsistently, with the places that disagree."""
+
+    kind: str
+    surface: str
+    categories: list[str]
+    detail: str
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_records(pools: Sequence[str], dirs: dict[str, Path] | None = None) -> list[Record]:
+    """Every record of the pools, ids ``pool/file/id`` so a conflict says where to edit."""
+    dirs = POOL_DIRS if dirs is None else dirs
+    out: list[Record] = []
+    for pool in pools:
+        for path in sorted(dirs[pool].glob("*.tcm.txt")):
+            stem = path.name[: -len(".tcm.txt")]
+            for r in parse_record_file(path):
+                r.id = f"{pool}/{stem}/{r.id}"
+                out.append(r)
+    return out
+
+
+def _context(text: str, start: int, end: int) -> str:
+    left = text[max(0, start - CONTEXT) : start].replace("\n", "⏎")
+    right = text[end : end + CONTEXT].replace("\n", "⏎")
+    return f"{left}«{text[start:end]}»{right}"
+
+
+def _cue(text: str, start: int) -> str:
+    """The two characters before a span inside its clause (empty after a comma or list mark)."""
+    left = text[max(0, start - 6) : start]
+    parts = _CLAUSE_BREAK.split(left)
+    return parts[-1][-2:] if parts else ""
+
+
+def searchable(surface: str) -> bool:
+    """Whether plain-text hits of a string are worth listing (see the module docstring)."""
+    if len(surface) < 2 or _NUMERIC.match(surface):
+        return False
+    return not (_ASCII.match(surface) and len(surface) < 3)
+
+
+def _glued(text: str, start: int, end: int, surface: str) -> bool:
+    """An ASCII or digit-edged hit inside a longer token (``P`` in ``BP``, ``10`` in ``100``)."""
+    if _ALNUM.match(surface[0]) and start > 0 and _ALNUM.match(text[start - 1]):
+        return True
+    return bool(_ALNUM.match(surface[-1]) and end < len(text) and _ALNUM.match(text[end]))
+
+
+def find_conflicts(records: Iterable[Record], boundary_labels: Iterable[str] | None = WEAK) -> list[Conflict]:
+    """All three kinds of conflict in a set of records."""
+    records = list(records)
+    spans: dict[str, list[tuple[Record, Entity]]] = defaultdict(list)
+    for r in records:
+        for e in r.entities:
+            spans[r.text[e.start : e.end]].append((r, e))
+    conflicts: list[Conflict] = []
+    conflicts += _label_conflicts(spans)
+    conflicts += _text_conflicts(records, spans, set(boundary_labels) if boundary_labels is not None else set(LABELS))
+    return conflicts
+
+
+def _occ(r: Record, start: int, end: int, label: str | None, assertion: str | None) -> Occurrence:
+    return Occurrence(r.id, start, end, label, assertion, _context(r.text, start, end))
+
+
+def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conflict]:
+    out: list[Conflict] = []
+    for surface, places in sorted(spans.items()):
+        labels = Counter(e.label for _, e in places)
+        if len(labels) > 1:
+            detail = ", ".join(f"{lab}×{n}" for lab, n in labels.most_common())
+            out.append(Conflict("label", surface, sorted(labels), detail, _spread(places, key=lambda p: p[1].label)))
+            continue
+        by_cue: dict[str, list[tuple[Record, Entity]]] = defaultdict(list)
+        for r, e in places:
+            cue = _cue(r.text, e.start)
+            if cue:
+                by_cue[cue].append((r, e))
+        for cue, group in sorted(by_cue.items()):
+            asserts = Counter(e.assertion for _, e in group)
+            if len(asserts) > 1:
+                detail = f"after {cue!r}: " + ", ".join(f"{a}×{n}" for a, n in asserts.most_common())
+                out.append(Conflict("label", surface, sorted(labels), detail,
+                                    _spread(group, key=lambda p: p[1].assertion)))
+    return out
+
+
+def _spread(places: list[tuple[Record, Entity]], key) -> list[Occurrence]:
+    """A few places of every variant, so each side of the disagreement is shown."""
+    by: dict[str, list[tuple[Record, Entity]]] = defaultdict(list)
+    for p in places:
+        by[key(p)].append(p)
+    shown: list[Occurrence] = []
+    for _, group in sorted(by.items(), key=lambda kv: -len(kv[1])):
+        for r, e in group[: max(1, MAX_SHOWN // len(by))]:
+            shown.append(_occ(r, e.start, e.end, e.label, e.assertion))
+    return shown
+
+
+def _text_conflicts(records: list[Record], spans: dict[str, list[tuple[Record, Entity]]],
+                    boundary_labels: set[str]) -> list[Conflict]:
+    """Plain-text hits (``unannotated``) and hits under a longer or shifted span of the same label."""
+    by_bigram: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for ri, r in enumerate(records):
+        for i in range(len(r.text) - 1):
+            by_bigram[r.text[i : i + 2]].append((ri, i))
+    covers: list[list[Entity | None]] = []
+    for r in records:
+        cov: list[Entity | None] = [None] * len(r.text)
+        for e in r.entities:
+            for i in range(e.start, e.end):
+                cov[i] = e
+        covers.append(cov)
+    out: list[Conflict] = []
+    for surface, places in sorted(spans.items()):
+        if not searchable(surface):
+            continue
+        labels = Counter(e.label for _, e in places)
+        main = labels.most_common(1)[0][0]
+        plain: list[Occurrence] = []
+        inner: list[Occurrence] = []
+        for ri, i in by_bigram.get(surface[:2], ()):
+            r = records[ri]
+            end = i + len(surface)
+            if not r.text.startswith(surface, i) or _glued(r.text, i, end, surface):
+                continue
+            hit = {id(e): e for e in covers[ri][i:end] if e is not None}
+            if not hit:
+                plain.append(_occ(r, i, end, None, None))
+                continue
+            for e in hit.values():
+                # the other span reaches past this hit (a longer or shifted span); a shorter span
+                # inside the hit is the same disagreement seen from the other string, listed there
+                beyond = e.start < i or e.end > end
+                if beyond and e.label in labels and e.label in boundary_labels:
+                    inner.append(_occ(r, e.start, e.end, e.label, e.assertion))
+        if plain:
+            detail = f"{len(places)} annotated ({main}), {len(plain)} in plain text"
+            shown = [_occ(r, e.start, e.end, e.label, e.assertion) for r, e in places[:2]] + plain[:MAX_SHOWN]
+            out.append(Conflict("unannotated", surface, sorted(labels), detail, shown))
+        if inner:
+            uniq = {(o.record, o.start, o.end): o for o in inner}
+            longer = sorted({o.context.split("«")[1].split("»")[0] for o in uniq.values()})
+            detail = f"{len(places)} exact, {len(uniq)} inside/shifted: " + "、".join(longer[:5])
+            shown = [_occ(r, e.start, e.end, e.label, e.assertion) for r, e in places[:2]] + list(uniq.values())[:MAX_SHOWN]
+            cats = sorted({o.label for o in uniq.values() if o.label})
+            out.append(Conflict("boundary", surface, cats, detail, shown))
+    return out
+
+
+def counts(conflicts: Iterable[Conflict]) -> dict[str, dict[str, int]]:
+    """Conflicts per category and kind (a SIGN/SYMPTOM label conflict counts for both)."""
+    table: dict[str, Counter] = defaultdict(Counter)
+    for c in conflicts:
+        for cat in c.categories:
+            table[cat][c.kind] += 1
+    return {cat: {k: table[cat].get(k, 0) for k in KINDS} for cat in LABELS if cat in table}
+
+
+def select(conflicts: Iterable[Conflict], category: str | None) -> list[Conflict]:
+    return [c for c in conflicts if category is None or category in c.categories]
+
+
+def report(conflicts: list[Conflict], out=sys.stdout, details: bool = True) -> None:
+    """The counts per category and kind, then (with ``details``) every conflict with its places."""
+    table = counts(conflicts)
+    print(f"{'category':16} " + " ".join(f"{k:>11}" for k in KINDS), file=out)
+    for cat, row in table.items():
+        print(f"{cat:16} " + " ".join(f"{row[k]:>11}" for k in KINDS), file=out)
+    total = Counter(c.kind for c in conflicts)
+    print("total            " + " ".join(f"{total.get(k, 0):>11}" for k in KINDS), file=out)
+    for c in conflicts if details else ():
+        print(f"\n[{c.kind}] {c.surface}  ({c.detail})", file=out)
+        for o in c.occurrences:
+            tag = "-" if o.label is None else o.label + ("" if o.assertion == "present" else ":" + str(o.assertion))
+            print(f"    {o.record:34} {tag:22} {o.context}", file=out)
+
+
+# ---- diff: spans edited since a git revision ----------------------------------------------------
+
+def _records_at(rev: str | None, path: Path, repo: Path) -> dict[str, Record]:
+    if rev is None:
+        return {r.id: r for r in parse_record_file(path)} if path.exists() else {}
+    rel = path.resolve().relative_to(repo.resolve()).as_posix()
+    shown = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{rel}"], capture_output=True, text=True)
+    if shown.returncode != 0:
+        return {}
+    return _parse_text(shown.stdout)
+
+
+def _parse_text(content: str) -> dict[str, Record]:
+    out: dict[str, Record] = {}
+    rid, lines = None, []
+    for raw in content.splitlines() + ["@@"]:
+        if raw.startswith("@@"):
+            if rid:
+                text, ents = parse_markup("\n".join(lines).strip(), rid)
+                out[rid] = Record(rid, text, ents)
+            rid, lines = raw[2:].strip(), []
+        elif not raw.startswith("//") and rid is not None:
+            lines.append(raw)
+    return out
+
+
+def entity_diff(old: Record, new: Record) -> Counter:
+    """Edited spans of one record, per (category, change): relabel, assertion, boundary, added, removed."""
+    olds = {(e.start, e.end, e.label, e.assertion) for e in old.entities}
+    news = {(e.start, e.end, e.label, e.assertion) for e in new.entities}
+    gone, came = olds - news, news - olds
+    c: Counter = Counter()
+    for n in sorted(came):
+        match = next((o for o in gone if o[0] == n[0] and o[1] == n[1]), None)
+        kind = None
+        if match:
+            kind = "relabel" if match[2] != n[2] else "assertion"
+        else:
+            match = next((o for o in gone if o[2] == n[2] and o[0] < n[1] and n[0] < o[1]), None)
+            kind = "boundary" if match else None
+        if match:
+            gone.discard(match)
+            c[(n[2], kind)] += 1
+        else:
+            c[(n[2], "added")] += 1
+    for o in gone:
+        c[(o[2], "removed")] += 1
+    return c
+
+
+def diff(base: str, pools: Sequence[str], repo: Path = RESOURCES.parent) -> tuple[Counter, int]:
+    """Edited spans per category since ``base``; also the number of records skipped (text changed)."""
+    total: Counter = Counter()
+    skipped = 0
+    for pool in pools:
+        for path in sorted(POOL_DIRS[pool].glob("*.tcm.txt")):
+            old, new = _records_at(base, path, repo), _records_at(None, path, repo)
+            for rid, rec in new.items():
+                if rid not in old:
+                    continue
+                if old[rid].text != rec.text:
+                    skipped += 1
+                    continue
+                total += entity_diff(old[rid], rec)
+    return total, skipped
+
+
+def _diff_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="consistency diff", description="spans edited since a git revision")
+    ap.add_argument("--base", default="HEAD")
+    ap.add_argument("--pools", nargs="+", default=list(POOL_DIRS), choices=list(POOL_DIRS))
+    args = ap.parse_args(argv)
+    total, skipped = diff(args.base, args.pools)
+    kinds = ("relabel", "assertion", "boundary", "added", "removed")
+    print(f"{'category':16} " + " ".join(f"{k:>9}" for k in kinds) + "      all")
+    for cat in LABELS:
+        row = [total.get((cat, k), 0) for k in kinds]
+        if any(row):
+            print(f"{cat:16} " + " ".join(f"{v:>9}" for v in row) + f" {sum(row):>8}")
+    print(f"total edited spans: {sum(total.values())}; records skipped because their text changed: {skipped}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diff"]:
+        return _diff_main(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pools", nargs="+", default=list(POOL_DIRS), choices=list(POOL_DIRS))
+    ap.add_argument("--json", type=Path, help="also write every conflict as JSON")
+    ap.add_argument("--category", choices=list(LABELS), help="only conflicts that involve this category")
+    ap.add_argument("--kind", choices=list(KINDS), help="only this kind of conflict")
+    ap.add_argument("--counts", action="store_true", help="print the counts only")
+    ap.add_argument("--boundaries-all", action="store_true", help="boundary conflicts for every category")
+    args = ap.parse_args(argv)
+    records = load_records(args.pools)
+    found = find_conflicts(records, None if args.boundaries_all else WEAK)
+    found = [c for c in select(found, args.category) if args.kind is None or c.kind == args.kind]
+    report(found, sys.stdout, details=not args.counts)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"counts": counts(found), "conflicts": [c.to_dict() for c in found]},
+                                        ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
