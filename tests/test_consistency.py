@@ -56,7 +56,7 @@ def test_string_left_in_plain_text_elsewhere_is_unannotated(tmp_path: Path) -> N
 
 
 def test_short_numeric_and_glued_ascii_hits_are_skipped(tmp_path: Path) -> None:
-    body = "@@ r1\n[BP|EXAM] [10|DOSAGE] [qd|USAGE]\n@@ r2\nBPH 10 qd 头\n"
+    body = "@@ r1\n[BP|EXAM] [10|DOSAGE] [qd|USAGE] [0.4g|EXAM_RESULT]\n@@ r2\nBPH 10 qd 头 0.4g/L 1.0.4g\n"
     assert [c for c in _found(tmp_path, {"a": body}) if c.kind == "unannotated"] == []
     assert not cons.searchable("头") and not cons.searchable("10") and not cons.searchable("qd")
     assert cons.searchable("针刺") and cons.searchable("tid")

@@ -49,6 +49,7 @@ _CLAUSE_BREAK = re.compile(r"[，,。；;：:、\n（）()\s]")
 _NUMERIC = re.compile(r"^[\d.,，/×x\-~～]+$")
 _ASCII = re.compile(r"^[\x00-\x7f]+$")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
+_GLUE = re.compile(r"[A-Za-z0-9.%/^]")
 CONTEXT = 12
 MAX_SHOWN = 6
 
@@ -113,10 +114,11 @@ def searchable(surface: str) -> bool:
 
 
 def _glued(text: str, start: int, end: int, surface: str) -> bool:
-    """An ASCII or digit-edged hit inside a longer token (``P`` in ``BP``, ``10`` in ``100``)."""
-    if _ALNUM.match(surface[0]) and start > 0 and _ALNUM.match(text[start - 1]):
+    """An ASCII or digit-edged hit inside a longer token (``P`` in ``BP``, ``10`` in ``100``, ``0cm`` in ``4.0cm``,
+    ``0.4g`` in ``0.4g/L``)."""
+    if _ALNUM.match(surface[0]) and start > 0 and _GLUE.match(text[start - 1]):
         return True
-    return bool(_ALNUM.match(surface[-1]) and end < len(text) and _ALNUM.match(text[end]))
+    return bool(_ALNUM.match(surface[-1]) and end < len(text) and _GLUE.match(text[end]))
 
 
 def find_conflicts(records: Iterable[Record], boundary_labels: Iterable[str] | None = WEAK) -> list[Conflict]:
