@@ -106,3 +106,25 @@ def test_entity_diff_counts_each_kind_of_edit() -> None:
         ("SYMPTOM", "added"): 1, ("BODY_PART", "removed"): 1,
     }
     assert cons.entity_diff(old, old) == {}
+
+
+def test_rev_reads_the_committed_files_and_diff_counts_edits_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    res = tmp_path / "resources"
+    pool = res / "p"
+    pool.mkdir(parents=True)
+    f = pool / "a.tcm.txt"
+    f.write_text("@@ r1\n[因受凉|CAUSE]后[头晕|SIGN]。\n", encoding="utf-8")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "base"], check=True)
+    f.write_text("@@ r1\n因[受凉|CAUSE]后[头晕|SYMPTOM]。\n", encoding="utf-8")
+    monkeypatch.setattr(cons, "RESOURCES", res)
+    monkeypatch.setattr(cons, "POOL_DIRS", {"p": pool})
+    old = cons.load_records(["p"], rev="HEAD")
+    assert [(e.start, e.label) for e in old[0].entities] == [(0, "CAUSE"), (4, "SIGN")]
+    assert [(e.start, e.label) for e in cons.load_records(["p"])[0].entities] == [(1, "CAUSE"), (4, "SYMPTOM")]
+    total, skipped = cons.diff("HEAD", ["p"], repo=tmp_path)
+    assert total == {("CAUSE", "boundary"): 1, ("SYMPTOM", "relabel"): 1} and skipped == 0

@@ -12,6 +12,7 @@ Three kinds of conflict (docs/annotation-guidelines.md, "Weak categories (sharpe
   under a shifted span, of the same label (weak categories unless ``--boundaries-all``).
 
     python -m tcm_desktop.training.consistency [--pools train test clinic_b] [--json OUT] [--category X]
+        [--kind label|unannotated|boundary] [--counts] [--rev GIT_REV]
     python -m tcm_desktop.training.consistency diff [--base REV] [--pools ...]
 
 ``diff`` counts the spans edited since a git revision (records are matched by file
@@ -80,17 +81,31 @@ class Conflict:
         return asdict(self)
 
 
-def load_records(pools: Sequence[str], dirs: dict[str, Path] | None = None) -> list[Record]:
-    """Every record of the pools, ids ``pool/file/id`` so a conflict says where to edit."""
+def load_records(pools: Sequence[str], dirs: dict[str, Path] | None = None, rev: str | None = None) -> list[Record]:
+    """Every record of the pools, ids ``pool/file/id`` so a conflict says where to edit.
+
+    With ``rev`` the files are read as they were at that git revision (to count conflicts before a change)."""
     dirs = POOL_DIRS if dirs is None else dirs
     out: list[Record] = []
     for pool in pools:
-        for path in sorted(dirs[pool].glob("*.tcm.txt")):
+        paths = sorted(dirs[pool].glob("*.tcm.txt")) if rev is None else _files_at(rev, dirs[pool])
+        for path in paths:
             stem = path.name[: -len(".tcm.txt")]
-            for r in parse_record_file(path):
+            recs = parse_record_file(path) if rev is None else list(_records_at(rev, path, RESOURCES.parent).values())
+            for r in recs:
                 r.id = f"{pool}/{stem}/{r.id}"
                 out.append(r)
     return out
+
+
+def _files_at(rev: str, folder: Path) -> list[Path]:
+    repo = RESOURCES.parent
+    rel = folder.resolve().relative_to(repo.resolve()).as_posix()
+    listed = subprocess.run(["git", "-C", str(repo), "ls-tree", "--name-only", rev, rel + "/"],
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        raise SystemExit(f"git cannot list {rel} at {rev}: {listed.stderr.strip()}")
+    return sorted(repo / name for name in listed.stdout.split() if name.endswith(".tcm.txt"))
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -345,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", choices=list(KINDS), help="only this kind of conflict")
     ap.add_argument("--counts", action="store_true", help="print the counts only")
     ap.add_argument("--boundaries-all", action="store_true", help="boundary conflicts for every category")
+    ap.add_argument("--rev", help="read the record files as they were at this git revision")
     args = ap.parse_args(argv)
-    records = load_records(args.pools)
+    records = load_records(args.pools, rev=args.rev)
     found = find_conflicts(records, None if args.boundaries_all else WEAK)
     found = [c for c in select(found, args.category) if args.kind is None or c.kind == args.kind]
     report(found, sys.stdout, details=not args.counts)
