@@ -46,6 +46,8 @@ POOL_DIRS = {
 WEAK = ("SIGN", "SYMPTOM", "EXAM_RESULT", "BODY_PART", "CAUSE", "EFFICACY", "TREATMENT", "THERAPY",
         "PATENT_MEDICINE", "FORMULA", "USAGE")
 KINDS = ("label", "unannotated", "boundary")
+COLUMNS = KINDS + ("same_head",)
+_HEADING = re.compile(r"(?m)^[ \t\u3000]*(?:\d+[.、．][ \t]*)?([^\s：:，。；、]{1,8})[：:]|【([^】]{1,8})】")
 _CLAUSE_BREAK = re.compile(r"[，,。；;：:、\n（）()\s]")
 _NUMERIC = re.compile(r"^[\d.,，/×x\-~～]+$")
 _ASCII = re.compile(r"^[\x00-\x7f]+$")
@@ -76,6 +78,7 @@ class Conflict:
     categories: list[str]
     detail: str
     occurrences: list[Occurrence] = field(default_factory=list)
+    same_heading: str | None = None  # label conflicts only: a heading under which the labels differ
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +124,17 @@ def _cue(text: str, start: int) -> str:
     return parts[-1][-2:] if parts else ""
 
 
+def heading(text: str, pos: int) -> str:
+    """The last section heading before ``pos`` (``治法``, ``方解``, ``查体``, ``P``); empty when none.
+
+    A label that differs under one heading is rarely explained by context, unlike 活血化瘀 as
+    TREATMENT under 治法 and EFFICACY under 方解."""
+    last = ""
+    for m in _HEADING.finditer(text, 0, pos):
+        last = m.group(1) or m.group(2)
+    return last
+
+
 def searchable(surface: str) -> bool:
     """Whether plain-text hits of a string are worth listing (see the module docstring)."""
     if len(surface) < 2 or _NUMERIC.match(surface):
@@ -159,7 +173,11 @@ def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conf
         labels = Counter(e.label for _, e in places)
         if len(labels) > 1:
             detail = ", ".join(f"{lab}×{n}" for lab, n in labels.most_common())
-            out.append(Conflict("label", surface, sorted(labels), detail, _spread(places, key=lambda p: p[1].label)))
+            same = _same_heading(places)
+            if same:
+                detail += f"; under {same[0]!r}: " + ", ".join(f"{lab}×{n}" for lab, n in same[1].most_common())
+            out.append(Conflict("label", surface, sorted(labels), detail, _spread(places, key=lambda p: p[1].label),
+                                same[0] if same else None))
             continue
         by_cue: dict[str, list[tuple[Record, Entity]]] = defaultdict(list)
         for r, e in places:
@@ -173,6 +191,15 @@ def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conf
                 out.append(Conflict("label", surface, sorted(labels), detail,
                                     _spread(group, key=lambda p: p[1].assertion)))
     return out
+
+
+def _same_heading(places: list[tuple[Record, Entity]]) -> tuple[str, Counter] | None:
+    """The heading with the most places among those under which the labels differ, if any."""
+    by: dict[str, Counter] = defaultdict(Counter)
+    for r, e in places:
+        by[heading(r.text, e.start)][e.label] += 1
+    mixed = [(h, c) for h, c in by.items() if len(c) > 1]
+    return max(mixed, key=lambda hc: (sum(hc[1].values()), hc[0])) if mixed else None
 
 
 def _spread(places: list[tuple[Record, Entity]], key) -> list[Occurrence]:
@@ -244,7 +271,8 @@ def counts(conflicts: Iterable[Conflict]) -> dict[str, dict[str, int]]:
     for c in conflicts:
         for cat in c.categories:
             table[cat][c.kind] += 1
-    return {cat: {k: table[cat].get(k, 0) for k in KINDS} for cat in LABELS if cat in table}
+            table[cat]["same_head"] += c.same_heading is not None
+    return {cat: {k: table[cat].get(k, 0) for k in COLUMNS} for cat in LABELS if cat in table}
 
 
 def select(conflicts: Iterable[Conflict], category: str | None) -> list[Conflict]:
@@ -254,11 +282,12 @@ def select(conflicts: Iterable[Conflict], category: str | None) -> list[Conflict
 def report(conflicts: list[Conflict], out=sys.stdout, details: bool = True) -> None:
     """The counts per category and kind, then (with ``details``) every conflict with its places."""
     table = counts(conflicts)
-    print(f"{'category':16} " + " ".join(f"{k:>11}" for k in KINDS), file=out)
+    print(f"{'category':16} " + " ".join(f"{k:>11}" for k in COLUMNS), file=out)
     for cat, row in table.items():
-        print(f"{cat:16} " + " ".join(f"{row[k]:>11}" for k in KINDS), file=out)
+        print(f"{cat:16} " + " ".join(f"{row[k]:>11}" for k in COLUMNS), file=out)
     total = Counter(c.kind for c in conflicts)
-    print("total            " + " ".join(f"{total.get(k, 0):>11}" for k in KINDS), file=out)
+    total["same_head"] = sum(c.same_heading is not None for c in conflicts)
+    print("total            " + " ".join(f"{total.get(k, 0):>11}" for k in COLUMNS), file=out)
     for c in conflicts if details else ():
         print(f"\n[{c.kind}] {c.surface}  ({c.detail})", file=out)
         for o in c.occurrences:
@@ -358,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write every conflict as JSON")
     ap.add_argument("--category", choices=list(LABELS), help="only conflicts that involve this category")
     ap.add_argument("--kind", choices=list(KINDS), help="only this kind of conflict")
+    ap.add_argument("--same-heading", action="store_true",
+                    help="only label conflicts whose labels differ under one section heading")
     ap.add_argument("--counts", action="store_true", help="print the counts only")
     ap.add_argument("--boundaries-all", action="store_true", help="boundary conflicts for every category")
     ap.add_argument("--rev", help="read the record files as they were at this git revision")
@@ -365,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     records = load_records(args.pools, rev=args.rev)
     found = find_conflicts(records, None if args.boundaries_all else WEAK)
     found = [c for c in select(found, args.category) if args.kind is None or c.kind == args.kind]
+    if args.same_heading:
+        found = [c for c in found if c.same_heading is not None]
     report(found, sys.stdout, details=not args.counts)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
