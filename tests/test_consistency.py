@@ -82,7 +82,7 @@ def test_a_site_inside_a_fused_finding_of_another_label_is_no_conflict(tmp_path:
 def test_counts_and_category_filter(tmp_path: Path) -> None:
     found = _found(tmp_path, {"a": CONSISTENT, "b": "@@ r3\n方中[白术|HERB][疏肝健脾|EFFICACY]。劳累受凉。\n"})
     table = cons.counts(found)
-    assert table["EFFICACY"] == {"label": 1, "unannotated": 0, "boundary": 0}
+    assert table["EFFICACY"] == {"label": 1, "unannotated": 0, "boundary": 0, "same_head": 0}
     assert table["CAUSE"]["unannotated"] == 1
     assert [c.surface for c in cons.select(found, "CAUSE")] == ["受凉"]
 
@@ -128,3 +128,15 @@ def test_rev_reads_the_committed_files_and_diff_counts_edits_since(tmp_path: Pat
     assert [(e.start, e.label) for e in cons.load_records(["p"])[0].entities] == [(1, "CAUSE"), (4, "SYMPTOM")]
     total, skipped = cons.diff("HEAD", ["p"], repo=tmp_path)
     assert total == {("CAUSE", "boundary"): 1, ("SYMPTOM", "relabel"): 1} and skipped == 0
+
+
+def test_a_label_that_differs_under_one_heading_is_flagged(tmp_path: Path) -> None:
+    body = (
+        "@@ r1\n治法：[活血化瘀|TREATMENT]。\n方解：[丹参|HERB][活血化瘀|EFFICACY]。\n"
+        "@@ r2\n治法：[疏肝健脾|TREATMENT]。\n@@ r3\n治法：[疏肝健脾|EFFICACY]。\n"
+    )
+    found = {c.surface: c for c in _found(tmp_path, {"a": body}) if c.kind == "label"}
+    assert found["活血化瘀"].same_heading is None  # explained by the heading: 治法 vs 方解
+    assert found["疏肝健脾"].same_heading == "治法" and "under '治法'" in found["疏肝健脾"].detail
+    assert cons.counts(found.values())["TREATMENT"]["same_head"] == 1
+    assert cons.heading("主诉：头痛。\n【方解】柴胡", 12) == "方解"

@@ -4,20 +4,25 @@ Three kinds of conflict (docs/annotation-guidelines.md, "Weak categories (sharpe
 
 - ``label``: the same surface string carries different labels, or the same label
   with different assertions after the same cue (the two characters in front of
-  the span inside its clause, e.g. ``既往[高血压]`` history here, present there);
+  the span inside its clause, e.g. ``既往[高血压]`` history here, present there).
+  Many label conflicts are explained by context (活血化瘀 TREATMENT under 治法,
+  EFFICACY under 方解); ``same_head`` counts those whose labels differ under one
+  section heading, which context does not explain;
 - ``unannotated``: a string annotated in one place occurs in plain text elsewhere,
   outside any span (strings of one character, bare numbers, ASCII strings shorter
-  than 3 letters and ASCII hits glued to other letters or digits are skipped);
+  than 3 letters and ASCII or numeric hits glued to a letter, digit, ``.``, ``/``,
+  ``%`` or ``^`` are skipped);
 - ``boundary``: an annotated string that elsewhere sits inside a longer span, or
   under a shifted span, of the same label (weak categories unless ``--boundaries-all``).
 
     python -m tcm_desktop.training.consistency [--pools train test clinic_b] [--json OUT] [--category X]
-        [--kind label|unannotated|boundary] [--counts] [--rev GIT_REV]
+        [--kind label|unannotated|boundary] [--same-heading] [--counts] [--rev GIT_REV]
     python -m tcm_desktop.training.consistency diff [--base REV] [--pools ...]
 
-``diff`` counts the spans edited since a git revision (records are matched by file
-and id; records whose text changed are compared on the spans of unchanged text only
-when the text is identical, otherwise skipped and counted).
+``--rev`` reads the record files as they were at a git revision (counts before a change).
+``diff`` counts the spans edited since a git revision per category (relabel, assertion,
+boundary, added, removed); records are matched by file and id, and records whose text
+changed since are skipped and counted.
 Torch-free: it only reads the markup files.
 """
 
@@ -194,10 +199,13 @@ def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conf
 
 
 def _same_heading(places: list[tuple[Record, Entity]]) -> tuple[str, Counter] | None:
-    """The heading with the most places among those under which the labels differ, if any."""
+    """The heading with the most places among those under which the labels differ, if any
+    (places before any heading say nothing about their context and are left out)."""
     by: dict[str, Counter] = defaultdict(Counter)
     for r, e in places:
-        by[heading(r.text, e.start)][e.label] += 1
+        h = heading(r.text, e.start)
+        if h:
+            by[h][e.label] += 1
     mixed = [(h, c) for h, c in by.items() if len(c) > 1]
     return max(mixed, key=lambda hc: (sum(hc[1].values()), hc[0])) if mixed else None
 
