@@ -106,6 +106,7 @@ def test_entity_diff_counts_each_kind_of_edit() -> None:
         ("SYMPTOM", "added"): 1, ("BODY_PART", "removed"): 1,
     }
     assert cons.entity_diff(old, old) == {}
+    assert cons.relabels(old, new) == {("SIGN", "SYMPTOM"): 1}
 
 
 def test_rev_reads_the_committed_files_and_diff_counts_edits_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

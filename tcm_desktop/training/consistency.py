@@ -353,20 +353,32 @@ def entity_diff(old: Record, new: Record) -> Counter:
     return c
 
 
-def diff(base: str, pools: Sequence[str], repo: Path = RESOURCES.parent) -> tuple[Counter, int]:
-    """Edited spans per category since ``base``; also the number of records skipped (text changed)."""
-    total: Counter = Counter()
-    skipped = 0
+def relabels(old: Record, new: Record) -> Counter:
+    """Spans kept with the same offsets but a new label, per (old label, new label)."""
+    before = {(e.start, e.end): e.label for e in old.entities}
+    return Counter((before[(e.start, e.end)], e.label) for e in new.entities
+                   if before.get((e.start, e.end), e.label) != e.label)
+
+
+def _same_text_pairs(base: str, pools: Sequence[str], repo: Path):
+    """(old, new) for every record of the pools whose text is unchanged since ``base``; then the skipped count."""
     for pool in pools:
         for path in sorted(POOL_DIRS[pool].glob("*.tcm.txt")):
             old, new = _records_at(base, path, repo), _records_at(None, path, repo)
             for rid, rec in new.items():
-                if rid not in old:
-                    continue
-                if old[rid].text != rec.text:
-                    skipped += 1
-                    continue
-                total += entity_diff(old[rid], rec)
+                if rid in old:
+                    yield (old[rid], rec) if old[rid].text == rec.text else None
+
+
+def diff(base: str, pools: Sequence[str], repo: Path = RESOURCES.parent) -> tuple[Counter, int]:
+    """Edited spans per category since ``base``; also the number of records skipped (text changed)."""
+    total: Counter = Counter()
+    skipped = 0
+    for pair in _same_text_pairs(base, pools, repo):
+        if pair is None:
+            skipped += 1
+        else:
+            total += entity_diff(*pair)
     return total, skipped
 
 
@@ -383,6 +395,12 @@ def _diff_main(argv: list[str]) -> int:
         if any(row):
             print(f"{cat:16} " + " ".join(f"{v:>9}" for v in row) + f" {sum(row):>8}")
     print(f"total edited spans: {sum(total.values())}; records skipped because their text changed: {skipped}")
+    pairs: Counter = Counter()
+    for pair in _same_text_pairs(args.base, args.pools, RESOURCES.parent):
+        if pair is not None:
+            pairs += relabels(*pair)
+    print("relabels (old -> new, counted above under the new label): "
+          + ", ".join(f"{a}->{b} {n}" for (a, b), n in pairs.most_common()))
     return 0
 
 
