@@ -100,16 +100,23 @@ def test_cli_writes_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 
 def test_entity_diff_counts_each_kind_of_edit() -> None:
     old = cons._parse_text("@@ r1\n[因受凉|CAUSE]后[头晕|SIGN]，[腹部|BODY_PART]，[乏力|SYMPTOM]，疼痛。\n")["r1"]
-    new = cons._parse_text("@@ r1\n因[受凉|CAUSE]后[头晕|SYMPTOM]，腹部，[乏力|SYMPTOM:absent]，[疼痛|SYMPTOM]。\n")["r1"]
+    new = cons._parse_text("@@ r1\n因[受凉|CAUSE]后[头晕|SYMPTOM]，腹部，[乏力|SYMPTOM:absent]，[疼痛|SYMPTOM]。\n")[
+        "r1"
+    ]
     assert cons.entity_diff(old, new) == {
-        ("CAUSE", "boundary"): 1, ("SYMPTOM", "relabel"): 1, ("SYMPTOM", "assertion"): 1,
-        ("SYMPTOM", "added"): 1, ("BODY_PART", "removed"): 1,
+        ("CAUSE", "boundary"): 1,
+        ("SYMPTOM", "relabel"): 1,
+        ("SYMPTOM", "assertion"): 1,
+        ("SYMPTOM", "added"): 1,
+        ("BODY_PART", "removed"): 1,
     }
     assert cons.entity_diff(old, old) == {}
     assert cons.relabels(old, new) == {("SIGN", "SYMPTOM"): 1}
 
 
-def test_rev_reads_the_committed_files_and_diff_counts_edits_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rev_reads_the_committed_files_and_diff_counts_edits_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import subprocess
 
     res = tmp_path / "resources"

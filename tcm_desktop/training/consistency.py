@@ -48,8 +48,19 @@ POOL_DIRS = {
     "test": RESOURCES / "annotated" / "test",
     "clinic_b": RESOURCES / "clinic_b",
 }
-WEAK = ("SIGN", "SYMPTOM", "EXAM_RESULT", "BODY_PART", "CAUSE", "EFFICACY", "TREATMENT", "THERAPY",
-        "PATENT_MEDICINE", "FORMULA", "USAGE")
+WEAK = (
+    "SIGN",
+    "SYMPTOM",
+    "EXAM_RESULT",
+    "BODY_PART",
+    "CAUSE",
+    "EFFICACY",
+    "TREATMENT",
+    "THERAPY",
+    "PATENT_MEDICINE",
+    "FORMULA",
+    "USAGE",
+)
 KINDS = ("label", "unannotated", "boundary")
 COLUMNS = KINDS + ("same_head",)
 _HEADING = re.compile(r"(?m)^[ \t\u3000]*(?:\d+[.、．][ \t]*)?([^\s：:，。；、]{1,8})[：:]|【([^】]{1,8})】")
@@ -109,8 +120,9 @@ def load_records(pools: Sequence[str], dirs: dict[str, Path] | None = None, rev:
 def _files_at(rev: str, folder: Path) -> list[Path]:
     repo = RESOURCES.parent
     rel = folder.resolve().relative_to(repo.resolve()).as_posix()
-    listed = subprocess.run(["git", "-C", str(repo), "ls-tree", "--name-only", rev, rel + "/"],
-                            capture_output=True, text=True)
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "--name-only", rev, rel + "/"], capture_output=True, text=True
+    )
     if listed.returncode != 0:
         raise SystemExit(f"git cannot list {rel} at {rev}: {listed.stderr.strip()}")
     return sorted(repo / name for name in listed.stdout.split() if name.endswith(".tcm.txt"))
@@ -181,8 +193,16 @@ def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conf
             same = _same_heading(places)
             if same:
                 detail += f"; under {same[0]!r}: " + ", ".join(f"{lab}×{n}" for lab, n in same[1].most_common())
-            out.append(Conflict("label", surface, sorted(labels), detail, _spread(places, key=lambda p: p[1].label),
-                                same[0] if same else None))
+            out.append(
+                Conflict(
+                    "label",
+                    surface,
+                    sorted(labels),
+                    detail,
+                    _spread(places, key=lambda p: p[1].label),
+                    same[0] if same else None,
+                )
+            )
             continue
         by_cue: dict[str, list[tuple[Record, Entity]]] = defaultdict(list)
         for r, e in places:
@@ -193,8 +213,9 @@ def _label_conflicts(spans: dict[str, list[tuple[Record, Entity]]]) -> list[Conf
             asserts = Counter(e.assertion for _, e in group)
             if len(asserts) > 1:
                 detail = f"after {cue!r}: " + ", ".join(f"{a}×{n}" for a, n in asserts.most_common())
-                out.append(Conflict("label", surface, sorted(labels), detail,
-                                    _spread(group, key=lambda p: p[1].assertion)))
+                out.append(
+                    Conflict("label", surface, sorted(labels), detail, _spread(group, key=lambda p: p[1].assertion))
+                )
     return out
 
 
@@ -222,8 +243,9 @@ def _spread(places: list[tuple[Record, Entity]], key) -> list[Occurrence]:
     return shown
 
 
-def _text_conflicts(records: list[Record], spans: dict[str, list[tuple[Record, Entity]]],
-                    boundary_labels: set[str]) -> list[Conflict]:
+def _text_conflicts(
+    records: list[Record], spans: dict[str, list[tuple[Record, Entity]]], boundary_labels: set[str]
+) -> list[Conflict]:
     """Plain-text hits (``unannotated``) and hits under a longer or shifted span of the same label."""
     by_bigram: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for ri, r in enumerate(records):
@@ -267,7 +289,9 @@ def _text_conflicts(records: list[Record], spans: dict[str, list[tuple[Record, E
             uniq = {(o.record, o.start, o.end): o for o in inner}
             longer = sorted({o.context.split("«")[1].split("»")[0] for o in uniq.values()})
             detail = f"{len(places)} exact, {len(uniq)} inside/shifted: " + "、".join(longer[:5])
-            shown = [_occ(r, e.start, e.end, e.label, e.assertion) for r, e in places[:2]] + list(uniq.values())[:MAX_SHOWN]
+            shown = [_occ(r, e.start, e.end, e.label, e.assertion) for r, e in places[:2]] + list(uniq.values())[
+                :MAX_SHOWN
+            ]
             cats = sorted({o.label for o in uniq.values() if o.label})
             out.append(Conflict("boundary", surface, cats, detail, shown))
     return out
@@ -304,6 +328,7 @@ def report(conflicts: list[Conflict], out=sys.stdout, details: bool = True) -> N
 
 
 # ---- diff: spans edited since a git revision ----------------------------------------------------
+
 
 def _records_at(rev: str | None, path: Path, repo: Path) -> dict[str, Record]:
     if rev is None:
@@ -356,8 +381,9 @@ def entity_diff(old: Record, new: Record) -> Counter:
 def relabels(old: Record, new: Record) -> Counter:
     """Spans kept with the same offsets but a new label, per (old label, new label)."""
     before = {(e.start, e.end): e.label for e in old.entities}
-    return Counter((before[(e.start, e.end)], e.label) for e in new.entities
-                   if before.get((e.start, e.end), e.label) != e.label)
+    return Counter(
+        (before[(e.start, e.end)], e.label) for e in new.entities if before.get((e.start, e.end), e.label) != e.label
+    )
 
 
 def _same_text_pairs(base: str, pools: Sequence[str], repo: Path):
@@ -399,8 +425,10 @@ def _diff_main(argv: list[str]) -> int:
     for pair in _same_text_pairs(args.base, args.pools, RESOURCES.parent):
         if pair is not None:
             pairs += relabels(*pair)
-    print("relabels (old -> new, counted above under the new label): "
-          + ", ".join(f"{a}->{b} {n}" for (a, b), n in pairs.most_common()))
+    print(
+        "relabels (old -> new, counted above under the new label): "
+        + ", ".join(f"{a}->{b} {n}" for (a, b), n in pairs.most_common())
+    )
     return 0
 
 
@@ -413,8 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write every conflict as JSON")
     ap.add_argument("--category", choices=list(LABELS), help="only conflicts that involve this category")
     ap.add_argument("--kind", choices=list(KINDS), help="only this kind of conflict")
-    ap.add_argument("--same-heading", action="store_true",
-                    help="only label conflicts whose labels differ under one section heading")
+    ap.add_argument(
+        "--same-heading", action="store_true", help="only label conflicts whose labels differ under one section heading"
+    )
     ap.add_argument("--counts", action="store_true", help="print the counts only")
     ap.add_argument("--boundaries-all", action="store_true", help="boundary conflicts for every category")
     ap.add_argument("--rev", help="read the record files as they were at this git revision")
@@ -427,8 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     report(found, sys.stdout, details=not args.counts)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"counts": counts(found), "conflicts": [c.to_dict() for c in found]},
-                                        ensure_ascii=False, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {"counts": counts(found), "conflicts": [c.to_dict() for c in found]}, ensure_ascii=False, indent=1
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 
