@@ -245,7 +245,7 @@ class Structurer:
         self._crash_once()  # (a task shorter than output_rows: after all its rows, before it returns)
 
     def _check(self, rid: str | None, text: Any) -> tuple[str, str | None, str]:
-        """``(status, id, text or reason)`` of one row; ``text`` is a ``_REASON`` when the row could not be read."""
+        """``(status, id, text or reason)`` of one row; ``text`` is a :class:`_Reason` when the line could not be read."""
         if isinstance(text, _Reason):
             return ("skip", rid, "") if text.reason == "" else ("error", rid, text.reason)
         if not isinstance(text, str):
@@ -313,7 +313,7 @@ def _jsonl_rows(path: str) -> Iterator[tuple[str | None, Any]]:
 
 
 def _parquet_rows(path: str, first: int, stop: int) -> Iterator[tuple[str | None, Any]]:
-    """``(id, text)`` of row groups ``first..stop-1``, one row group in memory at a time."""
+    """``(id, text)`` of row groups ``first..stop-1``, decoded one row group at a time."""
     with pq.ParquetFile(path) as pf:
         columns = [c for c in ("id", "text") if c in pf.schema_arrow.names]
         for g in range(first, stop):
@@ -496,9 +496,9 @@ def run_archive(
         state["tasks"] += finished
         now = time.perf_counter()
         if log and now >= state["next_log"]:
-            rate = summary.records / (now - start)
-            log.write(f"archive: {state['tasks']}/{len(tasks)} tasks, {state['rows']} rows, "
-                      f"{summary.records} records in finished inputs, {rate:.1f} records/s\n")
+            rate = state["rows"] / (now - start)
+            log.write(f"archive: {state['tasks']}/{len(tasks)} tasks, {state['rows']} rows, {rate:.1f} rows/s, "
+                      f"{summary.records} records in finished inputs\n")
             log.flush()
             state["next_log"] = now + progress_every_s
 
