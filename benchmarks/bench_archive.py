@@ -132,8 +132,8 @@ def compare(args: argparse.Namespace) -> dict:
 
 
 def _lines(out: Path) -> list[str]:
-    """The records of every shard, shards in name order."""
-    return [line for p in sorted((out / "records").iterdir()) for line in p.read_text(encoding="utf-8").splitlines()]
+    """The records of every shard, shards in name order (split at newlines only, as JSONL is)."""
+    return [line for p in sorted((out / "records").iterdir()) for line in p.read_text(encoding="utf-8").split("\n") if line]
 
 
 def parquet(args: argparse.Namespace) -> dict:

@@ -45,14 +45,19 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 
 def _shard_lines(out: Path, inp: Path) -> list[str]:
     (key,) = [k for k, v in json.loads((out / "manifest.json").read_text())["inputs"].items() if v["path"] == str(inp.resolve())]
-    return (out / "records" / f"{key}.jsonl").read_text(encoding="utf-8").splitlines()
+    return _jsonl_lines((out / "records" / f"{key}.jsonl").read_text(encoding="utf-8"))
+
+
+def _jsonl_lines(text: str) -> list[str]:
+    """JSONL lines: split at "\n" only (str.splitlines would also cut at a U+2028 inside a JSON string)."""
+    return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
 
 
 def _all_ids(out: Path) -> list[str]:
     ids: list[str] = []
     for shard in sorted((out / "records").iterdir()):
         if shard.suffix == ".jsonl":
-            ids += [json.loads(x)["id"] for x in shard.read_text(encoding="utf-8").splitlines()]
+            ids += [json.loads(x)["id"] for x in _jsonl_lines(shard.read_text(encoding="utf-8"))]
         else:
             ids += pq.read_table(shard).column("id").to_pylist()
     return ids
@@ -71,7 +76,7 @@ def test_200_records_equal_structure_output(ray_session, tmp_path) -> None:
         rc, out, err = _cli(["structure", str(inp)])
         assert rc == 0, err
         got = _shard_lines(tmp_path / "out", inp)
-        assert got == out.splitlines()  # byte for byte: entities, scores, sections, prescription, model_version
+        assert got == _jsonl_lines(out)  # byte for byte: entities, scores, sections, prescription, model_version
         expected += got
     first = json.loads(got[0])
     assert first["model_version"] == archive.engine_version(None) and first["entities"]
@@ -165,13 +170,14 @@ def test_bad_records_go_to_the_errors_file(ray_session, tmp_path) -> None:
         "{not json",
         json.dumps({"id": "long", "text": "头" * (cap + 1)}, ensure_ascii=False),
         json.dumps({"text": good[1]["text"]}, ensure_ascii=False),  # no id: file stem and line, as ``structure``
+        json.dumps({"id": "sep", "text": "头痛\u2028三天。"}, ensure_ascii=False),  # one line, not two
     ]
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     # Parquet without an id column (ids default to file stem and row): a null, an empty and a good text.
     pq.write_table(pa.table({"text": [None, "", good[1]["text"]]}), tmp_path / "in" / "rows.parquet")
     summary = archive.run_archive([str(tmp_path / "in")], tmp_path / "out", workers=2, max_chars=cap)
-    assert (summary.records, summary.errors) == (3, 6)
+    assert (summary.records, summary.errors) == (4, 6)
     errors = [json.loads(x) for f in sorted((tmp_path / "out" / "errors").iterdir()) for x in f.read_text().splitlines()]
     reasons = {(e["id"], e["line"]): e["reason"] for e in errors}
     assert reasons[("empty", 2)] == "empty text"
@@ -180,7 +186,7 @@ def test_bad_records_go_to_the_errors_file(ray_session, tmp_path) -> None:
     assert f"{cap + 1} characters is over the cap of {cap}" in reasons[("long", 6)]
     assert reasons[(None, 1)] == "expected an object with a string 'text'"  # the Parquet rows: line = row
     assert reasons[(None, 2)] == "empty text"
-    assert sorted(_all_ids(tmp_path / "out")) == ["mixed-7", "rows-3", good[0]["id"]]
+    assert sorted(_all_ids(tmp_path / "out")) == ["mixed-7", "rows-3", "sep", good[0]["id"]]
 
 
 def test_cli_summary_and_exit_status(ray_session, tmp_path) -> None:
