@@ -1,7 +1,8 @@
 """Ray's overhead and throughput for ``tcm-desktop archive``, against the plain ``structure`` CLI on the same data.
 
     python benchmarks/bench_archive.py compare [--records 2000] [--files 8] [--json OUT]
-    python benchmarks/bench_archive.py large [--records 100000] [--files 100] --out DIR [--json OUT]
+    python benchmarks/bench_archive.py large [--records 100000] [--files 100] [--parquet] --out DIR [--json OUT]
+    python benchmarks/bench_archive.py parquet [--records 600] [--files 6] [--workers 2] [--json OUT]
 
 Data: synthetic records made by recombining the sentences of the team records
 (:mod:`tcm_desktop.scale.synthetic`, seed 0), written as ``--files`` JSONL files.
@@ -16,6 +17,12 @@ included), records/s over that wall time, the archive's own records/s
 peak resident memory of the driver and of each worker process (sampled every
 0.2 s from /proc). ``large`` runs the archive with 2 workers on a larger
 synthetic set; it resumes if run again with the same ``--out``.
+``parquet`` runs the archive (``--workers``, each run a fresh process) on the
+same records given three ways: ``--files`` JSONL files; as many Parquet files
+(one task each); one Parquet file of row groups of ``records / files / 2``
+rows, cut into tasks of ``records / files`` rows (so each task holds the
+records of one JSONL file). It checks that all three give the same records,
+byte for byte.
 
 The machine's load (``/proc/loadavg``) is recorded before and after each run:
 on a shared machine the timings say as much about the neighbours as about Ray.
@@ -124,19 +131,52 @@ def compare(args: argparse.Namespace) -> dict:
     return {"records": args.records, "files": args.files, "data": "synthetic (team-record sentences recombined, seed 0)", "rows": rows}
 
 
+def _lines(out: Path) -> list[str]:
+    """The records of every shard, shards in name order (split at newlines only, as JSONL is)."""
+    return [line for p in sorted((out / "records").iterdir()) for line in p.read_text(encoding="utf-8").split("\n") if line]
+
+
+def parquet(args: argparse.Namespace) -> dict:
+    from tcm_desktop.scale.synthetic import write_jsonl_files, write_parquet_files
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_archive_pq_"))
+    per_file = args.records // args.files
+    write_jsonl_files(tmp / "jsonl", args.records, args.files, seed=0)
+    write_parquet_files(tmp / "parquet", args.records, args.files, seed=0, row_group_rows=per_file)
+    write_parquet_files(tmp / "one", args.records, 1, seed=0, row_group_rows=max(1, per_file // 2))
+    cli = [sys.executable, "-m", "tcm_desktop", "archive", "--workers", str(args.workers)]
+    rows, lines = {}, {}
+    for name, extra in (("jsonl", []), ("parquet", []), ("one", ["--rows-per-task", str(per_file)])):
+        out = tmp / f"out-{name}"
+        r = timed(cli + ["--input", str(tmp / name), "--output", str(out), *extra], tmp / f"{name}.json")
+        summary = json.loads((tmp / f"{name}.json").read_text())
+        r |= {"records": summary["records"], "job_s": round(summary["seconds"], 2), "records_per_s_job": summary["records_per_s"],
+              "records_per_s_wall": round(args.records / r["wall_s"], 2)}
+        lines[name] = _lines(out)
+        rows[name] = r
+        print(name, json.dumps(r), flush=True)
+    same = {"parquet files = jsonl files": lines["parquet"] == lines["jsonl"], "one parquet file = jsonl files": lines["one"] == lines["jsonl"]}
+    return {"records": args.records, "files": args.files, "workers": args.workers,
+            "data": "synthetic (team-record sentences recombined, seed 0)", "rows": rows, "identical_records": same}
+
+
 def large(args: argparse.Namespace) -> dict:
     from tcm_desktop.scale import archive
-    from tcm_desktop.scale.synthetic import write_jsonl_files
+    from tcm_desktop.scale.synthetic import write_jsonl_files, write_parquet_files
 
     data = args.out / "in"
-    if not data.exists():
+    if not data.exists() and args.parquet:
+        write_parquet_files(data, args.records, args.files, seed=0, row_group_rows=args.row_group_rows)
+    elif not data.exists():
         write_jsonl_files(data, args.records, args.files, seed=0)
     print(f"load before: {load()}", flush=True)
     archive.connect("local", 2)
     summary = archive.run_archive([str(data)], args.out / "out", workers=2, log=sys.stdout, progress_every_s=60)
     print(summary.line(), flush=True)
     print(f"load after: {load()}", flush=True)
-    return {"records": args.records, "files": args.files, "summary": summary.__dict__ | {"records_per_s": summary.records_per_s}}
+    return {"records": args.records, "files": args.files, "input": "parquet" if args.parquet else "jsonl",
+            "row_group_rows": args.row_group_rows if args.parquet else None,
+            "summary": summary.__dict__ | {"records_per_s": summary.records_per_s}}
 
 
 def main() -> int:
@@ -151,8 +191,15 @@ def main() -> int:
     g.add_argument("--files", type=int, default=100)
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--json", type=Path)
+    g.add_argument("--parquet", action="store_true", help="the records as Parquet files (tasks of 2,000 rows)")
+    g.add_argument("--row-group-rows", type=int, default=1_000)
+    p = sub.add_parser("parquet")
+    p.add_argument("--records", type=int, default=600)
+    p.add_argument("--files", type=int, default=6)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--json", type=Path)
     args = ap.parse_args()
-    result = compare(args) if args.mode == "compare" else large(args)
+    result = {"compare": compare, "large": large, "parquet": parquet}[args.mode](args)
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     text = json.dumps(result, ensure_ascii=False, indent=1)
     print(text)
