@@ -42,6 +42,15 @@ CASES = [
     ("反复胸痛1年，[PCI术|THERAPY]后8个月", {"PCI术": "history"}),
     ("鼻咽癌[放疗|THERAPY]后两年余", {"放疗": "history"}),
     ("结肠癌[化疗|THERAPY]期间腹泻", {"化疗": "present"}),
+    # a diagnosis still to be settled after it, not only 可能/待排
+    ("[慢性阻塞性肺疾病|WM_DISEASE]，[尘肺|WM_DISEASE]待职业病鉴定", {"慢性阻塞性肺疾病": "present", "尘肺": "possible"}),
+    ("[卒中后抑郁|WM_DISEASE]待评估；[偏头痛|WM_DISEASE]不能除外", {"卒中后抑郁": "possible", "偏头痛": "possible"}),
+    ("[抑郁发作|WM_DISEASE]（中度）可能，[居丧反应|WM_DISEASE]", {"抑郁发作": "possible", "居丧反应": "present"}),
+    ("[产后抑郁|WM_DISEASE]需筛查", {"产后抑郁": "possible"}),
+    ("[头晕|SYMPTOM]待观察", {"头晕": "present"}),
+    # past events and treatments
+    ("10年前曾因[外伤|CAUSE]致骨折，近因[劳累|CAUSE]加重", {"外伤": "history", "劳累": "present"}),
+    ("曾外用[糠酸莫米松乳膏|WM_DRUG]，好转后复发", {"糠酸莫米松乳膏": "history"}),
     # uncertainty
     ("考虑[冠心病|WM_DISEASE]可能", {"冠心病": "possible"}),
     ("疑似[肺结核|WM_DISEASE]", {"肺结核": "possible"}),

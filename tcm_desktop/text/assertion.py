@@ -113,6 +113,14 @@ POSS_PRE = (
 POSS_POST = (
     "可能性大", "可能", "待排除", "待排", "待查", "待除外", "不除外", "不排除", "可疑", "待鉴别", "风险",
 )
+#: A diagnosis still to be settled: ``尘肺待职业病鉴定``, ``卒中后抑郁待评估``, ``偏头痛不能除外``,
+#: ``抑郁发作（中度）可能``, ``高血压肾损害早期可能``.
+POSS_POST_PATTERN = re.compile(
+    r"^\s*(?:[（(][^）)]{0,8}[）)])?\s*(?:早期)?(?:"
+    r"待[^，,。；;\n]{0,8}?(?:评估|鉴定|证实|检测|排除|除外|观察|随访|确诊|明确|活检)"
+    r"|需[^，,。；;\n]{0,6}?(?:筛查|评估|排除|除外)"
+    r"|尚?不能(?:完全)?(?:排除|除外)|可能)"
+)
 #: Question marks mark a diagnosis as uncertain only right after it (``冠心病？``).
 POSS_POST_ADJACENT = ("？", "?")
 #: Bare 排除 is possible in a plan (复查…排除…), absent in a finding (CT…排除…).
@@ -127,7 +135,7 @@ _LIST_MARK = re.compile(r"\d{1,2}[.．、](?!\d)|[①-⑳]")
 HIST_POST = ("病史", "史")
 DRUG_HIST_PRE = (
     "曾服用", "曾口服", "曾服", "曾用", "曾使用", "曾予", "曾给予", "曾长期", "既往服用", "既往口服",
-    "既往使用", "停用", "停服", "已停", "先后服用",
+    "既往使用", "停用", "停服", "已停", "先后服用", "曾外用", "曾外敷", "曾静滴", "曾静脉",
 )
 DRUG_HIST_PRE_ADJACENT = ("停",)  # 停哌拉西林他唑巴坦
 DRUG_HIST_POST = ("已停用", "已停药", "已停", "停用", "停药")
@@ -144,6 +152,8 @@ PROC_NEG_PRE = ("未行", "未予", "未接受", "未做", "拒绝", "否认", "
 PROC_HIST_AFTER = re.compile(r"^\s*后\s*(?:\d+|[一二两三四五六七八九十半数]+)\s*余?\s*个?\s*(?:年|月|周|天|日)")
 #: A form's key:value pair whose value denies it (``[发热：无]``, guideline T3) is absent as a whole.
 PAIR_ABSENT = re.compile(r"^[^：:]{1,8}[：:]\s*(?:无|没有|否|未|不明显|（-）|\(-\)|-)$")
+#: A past injury or event as the cause: ``10年前曾因[外伤]致左胫骨骨折``.
+CAUSE_HIST_PRE = ("既往曾因", "曾因")
 #: Past habits: ``吸烟30年，每日1包，已戒2年``.
 CAUSE_HIST_POST = ("已戒",)
 FAMILY_WORDS = (
@@ -357,6 +367,8 @@ def _is_possible(ctx: _Ctx, e: FoundEntity) -> bool:
         return True
     if _bare_exclusion(ctx, e) == "possible" or _adjacent_after(ctx, e, POSS_POST_ADJACENT):
         return True
+    if e.label in DISEASES and POSS_POST_PATTERN.match(ctx.text[e.end : e.end + 24]):
+        return True
     return _post_cue(ctx, e, POSS_POST, _POST_FILLER) is not None
 
 
@@ -377,6 +389,8 @@ def _is_history(ctx: _Ctx, e: FoundEntity, section: str | None) -> bool:
             return True
         return e.text.endswith("术后") or bool(PROC_HIST_AFTER.match(ctx.text[e.end : e.end + 12]))
     if e.label == "CAUSE":
+        if _pre_cue(ctx, e, CAUSE_HIST_PRE, CLAUSE_END, None, max_gap=2) is not None:
+            return True
         return _near_after(ctx, e, CAUSE_HIST_POST, max_gap=20)
     if e.label not in DISEASES | {"SYMPTOM"}:
         return False
