@@ -272,5 +272,10 @@ def test_cli_ocr_pdf_with_text_layer(tmp_path) -> None:
     try:
         rid = next(h.record_id for h in db.history() if h.external_id == "referral")  # identity: file + id
         assert db.load_record(rid).text == "主诉：胃脘胀痛三天。\n处方：枳壳10g，陈皮6g。"
+        (page,) = db.record_pages(rid)  # the page is stored with the record, as a page, not a tongue photo
+        assert page.page == 1 and db.record_photos(rid) == []
+        from tcm_desktop.ocr.storage import document_from_pages
+
+        assert document_from_pages([page]).text == db.load_record(rid).text
     finally:
         db.close()
