@@ -27,6 +27,19 @@ photos, analyses, draft clean-up — commits or rolls back as one. Migrations
 run the same way, DDL included, with the schema version in ``PRAGMA
 user_version`` written inside the migration's transaction.
 
+Schema versions: 1 the initial tables; 2 record identity; 3 drafts hold the
+whole review state; 4 images linked to a record have a kind:
+``record_photos.kind`` is ``'tongue'`` (the tongue photo, and every row from
+before v4) or ``'page'`` (a page of the paper record the text was read from,
+with its 1-based ``page`` number and ``layout``: the recognised lines and
+character boxes as JSON, :mod:`tcm_desktop.ocr.storage`). The key is
+``(record_id, kind, page, sha256)`` so two identical pages of one PDF are both
+kept. What shows or uses *the tongue photo* (tongue panel, report, history,
+exports, insights) reads :meth:`Database.record_photos` (tongue only); the
+paper tab reads :meth:`Database.record_pages`. Page images live in ``photos``
+like any image: in backups, encrypted with the database, removed with their
+last record, never in an export.
+
 Durability: ``synchronous=FULL`` in WAL mode, so a save that returned has been
 fsynced: it survives a killed process *and* a power cut. ``NORMAL`` would only
 survive a killed process (the last commits may vanish on power loss); on a

@@ -671,7 +671,8 @@ class MainWindow(QMainWindow):
 
     def load_paper_text(self, text: str) -> None:
         """A page was read: its text becomes a new record, and its pages are saved with it."""
-        if not self.new_record(keep_paper=True):
+        if not self.new_record(keep_paper=True):  # the doctor kept the open record: the page is not its
+            self.paper_panel.clear()
             return
         self._paper_pages = list(self.paper_panel.pages)
         self.controller.reset(text)
