@@ -16,7 +16,8 @@ entities of the same (cut) text, so typed and OCR text are scored alike
 whatever their offsets. A correction is "right" when each character it
 changes lands, after aligning the OCR text with the reference, on the
 reference's own character. The time is the wall time of reading one page
-(deskew + detection + recognition) with onnxruntime limited to 2 threads,
+(deskew + detection + recognition) with the app's recogniser settings
+(``reader.DEFAULT_SETTINGS``, compared in ``ocr_speed.py``; 2 threads),
 and the CPU time of the process for it (less sensitive to other programs
 on the machine; the 1-minute load average is recorded beside it).
 """

@@ -76,8 +76,9 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
 
     errors: list[str] = []
     ocr_info: dict[str, dict] = {}
+    pages: dict[str, list] | None = {} if args.db else None  # the page images are stored with each record
     if args.ocr:
-        ocr_items = _ocr_inputs(args.inputs, not args.no_correct, args.model, errors, ocr_info)
+        ocr_items = _ocr_inputs(args.inputs, not args.no_correct, args.model, errors, ocr_info, pages)
         for rid, info in ocr_info.items():
             if not info["readable"]:  # a warning, not a failure: the text is still output for review
                 stderr.write(f"warning: {rid}: the recognition confidence is too low to be useful "
@@ -114,17 +115,17 @@ def cmd_structure(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdi
             return EXIT_MODEL_ERROR
         photo = _read_photo(args.image, stderr)
     return guarded(lambda: _stream_structured(args, engine, items, ocr_info, tongue[0] if tongue else None, photo,
-                                              errors, stdout, stderr),
+                                              errors, stdout, stderr, pages or {}),
                    stderr, lambda exc: f"{exc.filename or args.pdf}: cannot write ({exc.strerror or exc})",
                    EXIT_INPUT_ERROR)
 
 
 def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord], ocr_info: dict[str, dict],  # noqa: ANN001
                        tongue: dict | None, photo: bytes | None, errors: list[str], stdout: TextIO,
-                       stderr: TextIO) -> int:
+                       stderr: TextIO, pages: dict[str, list]) -> int:
     """Structure ``items`` and hand each record on as it comes: its JSON line, its save (with identity,
-    patient and photo, as the GUI saves it) and its PDF, so memory does not grow with the number of
-    records; only the JSON-array and CSV outputs keep them all to the end."""
+    patient, photo and the pages it was read from, keyed by source, as the GUI saves it) and its PDF, so
+    memory does not grow with the number of records; only the JSON-array and CSV outputs keep them all to the end."""
     from tcm_desktop.records.database import PhotoInput
     from tcm_desktop.records.exports import path_in_folder
     from tcm_desktop.records.service import RecordService
@@ -148,7 +149,7 @@ def _stream_structured(args: argparse.Namespace, engine, items: list[InputRecord
                 kept.append((row, r))
             if service is not None:
                 shot = PhotoInput(photo, r.tongue, str((r.tongue or {}).get("model_version", ""))) if photo else None
-                service.store_import(inp, r, user=args.user, photo=shot)
+                service.store_import(inp, r, user=args.user, photo=shot, pages=pages.pop(inp.source, ()))
             if args.pdf:
                 from tcm_desktop.records.report_pdf import write_report
 
@@ -184,12 +185,13 @@ def _open_db(path: str | None):  # noqa: ANN202 - a Database (imported lazily)
 
 
 def _ocr_inputs(paths: list[str], correct: bool, model: str | None, errors: list[str],
-                info: dict[str, dict]) -> list[InputRecord] | None:
+                info: dict[str, dict], pages: dict[str, list] | None = None) -> list[InputRecord] | None:
     """Read page photos/PDFs into records (id = file stem, source = the file); fill ``info[id]`` with the
-    OCR summary and corrections."""
+    OCR summary and corrections and, when ``pages`` is given, ``pages[source]`` with the pages to store."""
     from tcm_desktop.artifacts import ModelError
     from tcm_desktop.ocr.correction import Corrector, apply
     from tcm_desktop.ocr.reader import OcrError, read_document
+    from tcm_desktop.ocr.storage import encode_pages
 
     corrector = None
     records = []
@@ -209,7 +211,10 @@ def _ocr_inputs(paths: list[str], correct: bool, model: str | None, errors: list
         rid = Path(name).stem
         summary = doc.summary()
         info[rid] = {**summary, "corrections": [c.to_dict() for c in corrections]}
-        records.append(InputRecord(rid, apply(doc.text, corrections), str(Path(name).resolve()), where=name))
+        source = str(Path(name).resolve())
+        if pages is not None:
+            pages[source] = encode_pages(doc)
+        records.append(InputRecord(rid, apply(doc.text, corrections), source, where=name))
     return records
 
 

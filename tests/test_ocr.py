@@ -272,5 +272,29 @@ def test_cli_ocr_pdf_with_text_layer(tmp_path) -> None:
     try:
         rid = next(h.record_id for h in db.history() if h.external_id == "referral")  # identity: file + id
         assert db.load_record(rid).text == "主诉：胃脘胀痛三天。\n处方：枳壳10g，陈皮6g。"
+        (page,) = db.record_pages(rid)  # the page is stored with the record, as a page, not a tongue photo
+        assert page.page == 1 and db.record_photos(rid) == []
+        from tcm_desktop.ocr.storage import document_from_pages
+
+        assert document_from_pages([page]).text == db.load_record(rid).text
     finally:
         db.close()
+
+
+def test_recogniser_runs_with_the_measured_settings() -> None:
+    """The settings docs/ocr.md measured are the ones in force: detection on a copy at most 1280 px long,
+    threads that do not spin, one line per recognition run, the line classifier kept."""
+    from tcm_desktop.ocr.reader import DEFAULT_SETTINGS, _engine
+
+    eng = _engine()
+    assert eng.settings == DEFAULT_SETTINGS and DEFAULT_SETTINGS.use_cls
+    assert eng.ocr.text_rec.rec_batch_num == 1
+    det = eng.ocr.text_det
+    pre = det.get_preprocess(1868)
+    assert (pre.limit_side_len, pre.limit_type) == (1280, "max")
+    scaled = pre(np.zeros((1868, 1400, 3), np.uint8))
+    assert max(scaled.shape[2:]) <= 1280 + 32
+    for session in (det.infer.session, eng.ocr.text_rec.session.session):
+        opts = session.get_session_options()
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert opts.intra_op_num_threads <= 2

@@ -83,8 +83,69 @@ def test_page_to_reviewed_saved_record(window, qtbot, tmp_path) -> None:
 
     saved = window.save()
     assert saved is not None
-    rec = window.db.get_record(saved[0]) if hasattr(window.db, "get_record") else None
-    assert rec is None or "胃脘胀痛" in rec.text
+    assert "胃脘胀痛" in window.db.load_record(saved[0]).text
+    # the page is stored with the record as a page, never as the tongue photo
+    (page,) = window.db.record_pages(saved[0])
+    assert page.page == 1 and page.layout and window.db.record_photos(saved[0]) == []
+    assert window.tongue_panel.photo_bytes is None
+    pdf = window.export_pdf(tmp_path / "report.pdf")
+    assert pdf is not None and b"/Subtype /Image" not in pdf.read_bytes()  # no page in the report's tongue section
+
+    # reopened later: the page is back in the paper tab, and an entity still outlines its box on it
+    read = panel.doc.text, [round(c, 4) for c in panel.doc.confidences()]  # stored to 4 decimals
+    assert window.new_record() and panel.doc is None
+    assert window.open_record(saved[0])
+    assert panel.doc is not None and (panel.doc.text, panel.doc.confidences()) == read
+    assert window.tongue_panel.photo_bytes is None
+    ents = window.controller.state.entities
+    herb = next(i for i, e in enumerate(ents) if e.text == "枳壳")
+    window.controller.set_current(herb)
+    assert len(panel._highlight) == 2
+
+
+def _typed_page_doc():
+    import numpy as np
+
+    from tcm_desktop.ocr.reader import OcrChar, OcrDocument, OcrLine, OcrPage
+
+    chars = [OcrChar(ch, (10 + 20 * i, 10, 28 + 20 * i, 30), 0.95) for i, ch in enumerate("主诉：头痛三天。")]
+    img = np.full((60, 200, 3), 255, np.uint8)
+    img[40:50, 10:30] = 0
+    return OcrDocument.from_pages("visit.png", [OcrPage(0, img, [OcrLine(chars, (10, 10, 168, 30))])])
+
+
+def test_page_survives_a_crash_is_saved_and_comes_back(qtbot, tmp_path) -> None:
+    """Read -> autosaved draft -> the app dies -> the draft brings text and page back -> save -> reopen."""
+    from tcm_desktop.ocr.storage import encode_pages
+
+    path = tmp_path / "ui.sqlite3"
+    db1, db2 = Database(path), Database(path)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w1 = MainWindow(lambda: None, db1, settings, load_model=False)
+    qtbot.addWidget(w1)
+    doc = _typed_page_doc()
+    w1.paper_panel._on_result((doc, [], encode_pages(doc)))
+    assert w1.editor.text() == "主诉：头痛三天。" and w1.is_dirty()
+    assert w1.autosave()
+    w2 = MainWindow(lambda: None, db2, settings, load_model=False)  # the first window never closed: a crash
+    qtbot.addWidget(w2)
+    assert w2.editor.text() == "主诉：头痛三天。"
+    assert w2.paper_panel.doc is not None and w2.paper_panel.doc.text == doc.text
+    assert w2.tongue_panel.photo_bytes is None
+    saved = w2.save()
+    assert saved is not None
+    (page,) = db2.record_pages(saved[0])
+    assert page.data == encode_pages(doc)[0].data and db2.record_photos(saved[0]) == []
+    assert not w2.is_dirty()
+    assert w2.new_record() and w2.paper_panel.doc is None
+    assert w2.open_record(saved[0])
+    assert w2.paper_panel.doc is not None and "已随病历保存" in w2.paper_panel.status.text()
+    assert w2.paper_panel.highlight(3, 5) == [(0, doc.pages[0].lines[0].chars[3].box),
+                                              (0, doc.pages[0].lines[0].chars[4].box)]
+    w2.close()
+    w1.close()
+    db2.close()
+    db1.close()
 
 
 def test_corrupt_file_shows_one_sentence(window, qtbot, tmp_path) -> None:

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -263,35 +264,102 @@ def rotate(image: np.ndarray, angle: float) -> np.ndarray:
 # ---------------------------------------------------------------- recognition
 
 
-_ENGINE = None
+@dataclass(frozen=True)
+class EngineSettings:
+    """RapidOCR settings (see ``benchmarks/ocr_speed.py`` and docs/ocr.md for how they were chosen).
+
+    ``det_max_side`` scales the page down for *detection* only (finding the lines) so that its longer
+    side is at most that many pixels; each line is still cut from the full-resolution page for
+    recognition. 0 keeps RapidOCR's own rule, which detects on an A4 page at 150 dpi at full size
+    (its ``limit_type="max"`` ignores ``limit_side_len`` below 2000 px in 1.4.4, hence the hook).
+    ``use_cls`` runs the 0/180 degree line classifier. ``spinning=False`` stops onnxruntime's
+    worker threads from busy-waiting between operators (the text model does the same, issue 14).
+    """
+
+    det_max_side: int = 0
+    rec_batch_num: int = 6
+    use_cls: bool = True
+    spinning: bool = True
+    threads: int = 0  # 0: default_threads()
+
+
+#: what the app uses: detection on a copy at most 1280 px long, threads that do not spin, lines recognised
+#: one at a time (a batch pads every line to the widest one). Measured with ``benchmarks/ocr_speed.py``
+#: (docs/ocr.md): about a quarter of the CPU time of RapidOCR's defaults per page and no more character
+#: errors; 960 px was a little faster but sits close to 800 px, where the smallest type (18 px) stopped
+#: being found; the line classifier costs almost nothing and is kept (upside-down lines).
+DEFAULT_SETTINGS = EngineSettings(det_max_side=1280, spinning=False, rec_batch_num=1)
+_BUILD_LOCK = threading.Lock()
+
+
+class Recogniser:
+    """One RapidOCR engine with its settings; onnxruntime sessions are thread-safe, so one is shared."""
+
+    def __init__(self, settings: EngineSettings = DEFAULT_SETTINGS) -> None:
+        saved = {k: os.environ.get(k) for k in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")}
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+            from rapidocr_onnxruntime.utils import infer_engine
+        except Exception as exc:  # missing wheel: one sentence, not a traceback
+            raise OcrError(f"the OCR engine is not installed ({exc}).") from None
+        finally:
+            # a non-headless OpenCV wheel (pulled in by rapidocr) points Qt at its own plugins on import
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.settings = settings
+        kwargs = {"intra_op_num_threads": settings.threads or default_threads(), "inter_op_num_threads": 1,
+                  "rec_batch_num": settings.rec_batch_num}
+        session_cls = getattr(infer_engine, "OrtInferSession", None)
+        original = getattr(session_cls, "_init_sess_opts", None)
+        if settings.spinning or original is None:
+            self.ocr = RapidOCR(**kwargs)
+        else:
+            self._build_without_spinning(RapidOCR, kwargs, session_cls, original)
+        det = self.ocr.text_det
+        if settings.det_max_side and hasattr(det, "get_preprocess"):
+            from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+            det.get_preprocess = lambda _max_wh: DetPreProcess(settings.det_max_side, "max", det.mean, det.std)
+
+    def _build_without_spinning(self, rapidocr: Any, kwargs: dict, session_cls: Any, original: Any) -> None:
+        """RapidOCR offers no hook for session options: add ours while its sessions are created."""
+
+        def no_spin(config: dict) -> object:
+            opts = original(config)
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return opts
+
+        with _BUILD_LOCK:  # the option hook is in place only while these sessions are made
+            session_cls._init_sess_opts = staticmethod(no_spin)
+            try:
+                self.ocr = rapidocr(**kwargs)
+            finally:
+                session_cls._init_sess_opts = staticmethod(original)
+
+    def __call__(self, bgr: np.ndarray) -> list:
+        result, _ = self.ocr(bgr, return_word_box=True, use_cls=self.settings.use_cls)
+        return result or []
+
+
+_ENGINE: Recogniser | None = None
 _ENGINE_LOCK = threading.Lock()
 
 
-def _engine():
-    """The RapidOCR engine, loaded once (about 0.5 s) and shared; onnxruntime sessions are thread-safe."""
+def _engine() -> Recogniser:
+    """The app's recogniser, loaded once (about 0.5 s) and shared."""
     global _ENGINE
     with _ENGINE_LOCK:
         if _ENGINE is None:
-            saved = {k: os.environ.get(k) for k in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")}
-            try:
-                from rapidocr_onnxruntime import RapidOCR
-            except Exception as exc:  # missing wheel: one sentence, not a traceback
-                raise OcrError(f"the OCR engine is not installed ({exc}).") from None
-            finally:
-                # a non-headless OpenCV wheel (pulled in by rapidocr) points Qt at its own plugins on import
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-            threads = default_threads()
-            _ENGINE = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+            _ENGINE = Recogniser(DEFAULT_SETTINGS)
         return _ENGINE
 
 
 def recogniser_charset() -> list[str]:
     """Every character the recogniser can output (from the model's own dictionary)."""
-    return [c for c in _engine().text_rec.postprocess_op.character if len(c) == 1]
+    return [c for c in _engine().ocr.text_rec.postprocess_op.character if len(c) == 1]
 
 
 def _quad_box(quad) -> Box:
@@ -352,8 +420,9 @@ def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
     return ordered
 
 
-def read_image(image: np.ndarray, index: int = 0, deskew: bool = True) -> OcrPage:
-    """Recognise one page image (RGB); the returned page holds the deskewed image its boxes refer to."""
+def read_image(image: np.ndarray, index: int = 0, deskew: bool = True, engine: Recogniser | None = None) -> OcrPage:
+    """Recognise one page image (RGB); the returned page holds the deskewed image its boxes refer to.
+    ``engine``: another :class:`Recogniser` (benchmarks of settings); default the app's."""
     t0 = time.perf_counter()
     angle = 0.0
     if deskew:
@@ -363,9 +432,9 @@ def read_image(image: np.ndarray, index: int = 0, deskew: bool = True) -> OcrPag
     if is_blank(image):
         return OcrPage(index, image, [], angle, time.perf_counter() - t0)
     bgr = np.ascontiguousarray(image[..., ::-1])
-    result, _ = _engine()(bgr, return_word_box=True)
+    result = (engine or _engine())(bgr)
     lines: list[OcrLine] = []
-    for item in result or []:
+    for item in result:
         quad, text, _score = item[0], item[1], item[2]
         word_boxes = item[3] if len(item) > 3 else None
         words = item[4] if len(item) > 4 else None

@@ -27,6 +27,19 @@ photos, analyses, draft clean-up — commits or rolls back as one. Migrations
 run the same way, DDL included, with the schema version in ``PRAGMA
 user_version`` written inside the migration's transaction.
 
+Schema versions: 1 the initial tables; 2 record identity; 3 drafts hold the
+whole review state; 4 images linked to a record have a kind:
+``record_photos.kind`` is ``'tongue'`` (the tongue photo, and every row from
+before v4) or ``'page'`` (a page of the paper record the text was read from,
+with its 1-based ``page`` number and ``layout``: the recognised lines and
+character boxes as JSON, :mod:`tcm_desktop.ocr.storage`). The key is
+``(record_id, kind, page, sha256)`` so two identical pages of one PDF are both
+kept. What shows or uses *the tongue photo* (tongue panel, report, history,
+exports, insights) reads :meth:`Database.record_photos` (tongue only); the
+paper tab reads :meth:`Database.record_pages`. Page images live in ``photos``
+like any image: in backups, encrypted with the database, removed with their
+last record, never in an export.
+
 Durability: ``synchronous=FULL`` in WAL mode, so a save that returned has been
 fsynced: it survives a killed process *and* a power cut. ``NORMAL`` would only
 survive a killed process (the last commits may vanish on power loss); on a
@@ -78,7 +91,7 @@ def _import_sqlite_utils():
     return sqlite_utils
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB_NAME = "tcm.sqlite3"
 BUSY_TIMEOUT_S = 2.0
 
@@ -143,14 +156,35 @@ class ReviewAction:
     user: str
 
 
+#: what an image linked to a record shows: the tongue, or a page of the paper record it was read from
+PHOTO_KINDS = ("tongue", "page")
+
+
 @dataclass
 class PhotoInput:
-    """A photo saved with a record: encoded bytes plus its analysis (if any)."""
+    """An image saved with a record: encoded bytes plus its analysis (if any).
+
+    ``kind`` is ``"tongue"`` (the tongue photo) or ``"page"`` (a page of a paper record read by OCR,
+    ``page`` its 1-based number, ``layout`` the recognised lines and character boxes as JSON-able data).
+    """
 
     data: bytes
     analysis: Mapping[str, Any] | None = None
     model_version: str = ""
     path: str | None = None
+    kind: str = "tongue"
+    page: int = 0
+    layout: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A page image of a paper record as stored: 1-based page number, bytes, layout (or None)."""
+
+    page: int
+    data: bytes
+    layout: dict[str, Any] | None
+    sha256: str = ""
 
 
 @dataclass
@@ -225,8 +259,25 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE drafts ADD COLUMN state TEXT")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Images of a record have a kind: the tongue photo (every existing row) or a page of the paper
+    record read by OCR, with its page number and layout. The table is rebuilt because the key grows
+    (the same image may be two pages of one PDF, e.g. two blank pages)."""
+    conn.execute(
+        """CREATE TABLE record_photos_v4 (
+            record_id TEXT NOT NULL REFERENCES records(id), sha256 TEXT NOT NULL REFERENCES photos(sha256),
+            added TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'tongue' CHECK (kind IN ('tongue', 'page')),
+            page INTEGER NOT NULL DEFAULT 0, layout TEXT, PRIMARY KEY (record_id, kind, page, sha256))"""
+    )
+    conn.execute("INSERT INTO record_photos_v4 (record_id, sha256, added) SELECT record_id, sha256, added "
+                 "FROM record_photos")
+    conn.execute("DROP TABLE record_photos")
+    conn.execute("ALTER TABLE record_photos_v4 RENAME TO record_photos")
+    conn.execute("CREATE INDEX record_photos_sha ON record_photos(sha256)")
+
+
 #: Migrations in order; ``MIGRATIONS[i]`` brings the schema from version i to i+1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -571,8 +622,14 @@ class Database:
             "INSERT OR IGNORE INTO photos (sha256, data, path, width, height, added) VALUES (?,?,?,?,?,?)",
             (sha, photo.data, photo.path, width, height, at),
         )
-        conn.execute("INSERT OR IGNORE INTO record_photos (record_id, sha256, added) VALUES (?,?,?)",
-                     (record_id, sha, at))
+        if photo.kind not in PHOTO_KINDS:
+            raise ValueError(f"unknown photo kind {photo.kind!r}")
+        conn.execute(
+            "INSERT OR IGNORE INTO record_photos (record_id, sha256, added, kind, page, layout) VALUES (?,?,?,?,?,?)",
+            (record_id, sha, at, photo.kind, photo.page if photo.kind == "page" else 0,
+             None if photo.layout is None else json.dumps(dict(photo.layout), ensure_ascii=False,
+                                                          separators=(",", ":"))),
+        )
         if photo.analysis:
             conn.execute(
                 "INSERT INTO photo_analyses (sha256, analysis, model_version, at) VALUES (?,?,?,?)",
@@ -749,11 +806,26 @@ class Database:
             conn.execute("INSERT OR IGNORE INTO record_photos (record_id, sha256, added) VALUES (?,?,?)",
                          (record_id, sha256, now_iso()))
 
-    def record_photos(self, record_id: str) -> list[str]:
+    def record_photos(self, record_id: str, kind: str = "tongue") -> list[str]:
+        """The sha256 of the record's images of one kind (tongue photos unless asked), oldest first."""
         rows = self.conn.execute(
-            "SELECT sha256 FROM record_photos WHERE record_id = ? ORDER BY added, sha256", [record_id]
+            "SELECT sha256 FROM record_photos WHERE record_id = ? AND kind = ? ORDER BY added, page, sha256",
+            [record_id, kind],
         ).fetchall()
         return [r[0] for r in rows]
+
+    def record_pages(self, record_id: str) -> list[StoredPage]:
+        """The page images of the paper record this record was read from, in page order ([] when none)."""
+        rows = self.conn.execute(
+            "SELECT rp.page, rp.sha256, rp.layout FROM record_photos rp WHERE rp.record_id = ? AND rp.kind = 'page' "
+            "ORDER BY rp.page, rp.added", [record_id],
+        ).fetchall()
+        out = []
+        for page, sha, layout in rows:
+            data = self.photo_bytes(sha)
+            if data is not None:
+                out.append(StoredPage(int(page), data, json.loads(layout) if layout else None, sha))
+        return out
 
     def save_photo_analysis(self, sha256: str, analysis: Mapping[str, Any], model_version: str = "") -> None:
         with self.transaction() as conn:
@@ -806,8 +878,16 @@ class Database:
         return (row[0], row[1]) if row else None
 
     def clear_draft(self, key: str) -> None:
+        """Drop a draft, and the images only drafts held (a discarded page photo shows a patient's name)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM drafts WHERE key = ?", (key,))
+            orphans = [r[0] for r in conn.execute(
+                "SELECT p.sha256 FROM photos p WHERE NOT EXISTS (SELECT 1 FROM record_photos rp "
+                "WHERE rp.sha256 = p.sha256) AND NOT EXISTS (SELECT 1 FROM drafts d "
+                "WHERE instr(COALESCE(d.state, ''), p.sha256) > 0)")]
+            for sha in orphans:
+                conn.execute("DELETE FROM photo_analyses WHERE sha256 = ?", (sha,))
+                conn.execute("DELETE FROM photos WHERE sha256 = ?", (sha,))
 
 
 for _name, _fn in list(vars(Database).items()):

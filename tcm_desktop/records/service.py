@@ -8,8 +8,11 @@ save the same things the same way:
   the text and entities before any save or export
   (:func:`tcm_desktop.text.derive.refresh`);
 * a save writes patient, version, entities, audit steps, photos with their
-  analyses and the draft clean-up in one transaction
-  (:meth:`Database.save`);
+  analyses, the pages of a paper record and the draft clean-up in one
+  transaction (:meth:`Database.save`);
+* images have a kind: the tongue photo (what the tongue panel, the report and
+  the tongue analysis use) or a page the record was read from (what the paper
+  tab shows again); one never stands in for the other;
 * imported records keep their external id and source
   (:meth:`Database.import_record`): re-importing the same line is a no-op,
   nothing from an input ever becomes a version of another record.
@@ -22,9 +25,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from tcm_desktop.records.database import Database, HistoryEntry, PhotoInput, ReviewAction, SaveResult
+from tcm_desktop.records.database import (
+    Database,
+    HistoryEntry,
+    PhotoInput,
+    ReviewAction,
+    SaveResult,
+    StoredPage,
+)
 from tcm_desktop.records.inputs import InputRecord
 from tcm_desktop.structured import StructuredRecord
 
@@ -42,6 +52,22 @@ class OpenedRecord:
     photo: bytes | None = None
     photo_analysis: dict[str, Any] | None = None
     draft: tuple[str, str] | None = None
+    #: the pages of the paper record it was read from (page order; [] when typed)
+    pages: list[StoredPage] = field(default_factory=list)
+
+
+class PageLike(Protocol):
+    """A page to store with a record (:class:`tcm_desktop.ocr.storage.EncodedPage` is one)."""
+
+    page: int
+    data: bytes
+    layout: Mapping[str, Any] | None
+
+
+def page_inputs(pages: Iterable[PageLike]) -> list[PhotoInput]:
+    """Pages of a paper record as images of kind 'page' (never taken for the tongue photo)."""
+    return [PhotoInput(p.data, kind="page", page=int(p.page), layout=dict(p.layout) if p.layout else None)
+            for p in pages]
 
 
 @dataclass
@@ -92,8 +118,11 @@ class RecordService:
     # -- save / open ---------------------------------------------------------------
     def save(self, record: StructuredRecord, *, patient_name: str | None = None, patient_id: int | None = None,
              user: str = "", actions: Iterable[Mapping[str, Any]] = (), photo: PhotoInput | None = None,
-             clear_drafts: Iterable[str] = ()) -> SaveResult:
-        """Save the doctor's record as a new version (a new record when its id is empty), in one transaction."""
+             clear_drafts: Iterable[str] = (), pages: Iterable[PageLike] = ()) -> SaveResult:
+        """Save the doctor's record as a new version (a new record when its id is empty), in one transaction.
+
+        ``photo`` is the tongue photo; ``pages`` the pages of the paper record it was read from.
+        """
         from tcm_desktop.records.queue import record_title
 
         rec = self.refreshed(record)
@@ -104,7 +133,8 @@ class RecordService:
             shown = patient["name"] if patient else ""
         res = self.db.save(rec, patient_id=patient_id, patient_name=patient_name, user=user, actions=list(actions),
                            title=record_title(rec, shown or ""),
-                           photos=[photo] if photo is not None else [], clear_drafts=list(clear_drafts))
+                           photos=([photo] if photo is not None else []) + page_inputs(pages),
+                           clear_drafts=list(clear_drafts))
         record.id = res.record_id
         return res
 
@@ -113,22 +143,42 @@ class RecordService:
         info = self.db.record_info(record_id) or {}
         pid = info.get("patient_id")
         patient = self.db.get_patient(pid) if pid else None
-        photos = self.db.record_photos(record_id)
+        photos = self.db.record_photos(record_id, kind="tongue")
         return OpenedRecord(
             rec, int(version or info.get("current_version") or 1), pid, patient["name"] if patient else "",
             info.get("external_id") or "", info.get("source") or "",
             self.db.photo_bytes(photos[-1]) if photos else None,
             self.db.photo_analysis(photos[-1]) if photos else None,
             self.db.load_draft(record_id),
+            self.db.record_pages(record_id),
         )
+
+    # -- drafts ----------------------------------------------------------------------
+    def stash_pages(self, pages: Iterable[PageLike]) -> list[dict[str, Any]]:
+        """Store page images for a draft (content-addressed, not yet linked to a record) and return the
+        JSON-able references the draft keeps: ``[{"sha256", "page", "layout"}]``. Storing the same
+        image again costs one hash: the row is already there."""
+        return [{"sha256": self.db.add_photo(p.data), "page": int(p.page),
+                 "layout": dict(p.layout) if p.layout else None} for p in pages]
+
+    def stashed_pages(self, refs: Iterable[Mapping[str, Any]]) -> list[StoredPage]:
+        """The pages a draft referenced (those whose image is still stored), in page order."""
+        out = []
+        for r in refs:
+            data = self.db.photo_bytes(str(r.get("sha256", "")))
+            if data is not None:
+                out.append(StoredPage(int(r.get("page", 0)), data, r.get("layout"), str(r["sha256"])))
+        return sorted(out, key=lambda p: p.page)
 
     def delete(self, record_id: str, user: str = "") -> None:
         self.db.delete_record(record_id, user=user)
 
     # -- import --------------------------------------------------------------------
     def store_import(self, inp: InputRecord, record: StructuredRecord, *, user: str = "",
-                     photo: PhotoInput | None = None, reviewed: bool = False) -> SaveResult:
-        """Save one record read from an input under its identity (external id + source + text)."""
+                     photo: PhotoInput | None = None, reviewed: bool = False,
+                     pages: Iterable[PageLike] = ()) -> SaveResult:
+        """Save one record read from an input under its identity (external id + source + text);
+        ``pages`` are the pages of the paper record it was read from (``structure --ocr --db``)."""
         rec = copy.deepcopy(record)
         if reviewed:
             for e in rec.entities:
@@ -137,7 +187,8 @@ class RecordService:
         actions = [{"action": "import_reviewed", "before": None, "after": {"entities": len(rec.entities)}}] \
             if reviewed else []
         return self.db.import_record(rec, inp.external_id, inp.source, user=user, patient_name=inp.patient,
-                                     photos=[photo] if photo is not None else [], actions=actions)
+                                     photos=([photo] if photo is not None else []) + page_inputs(pages),
+                                     actions=actions)
 
     def import_records(
         self,

@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self._restored = False  # the state came from a draft: unsaved until saved or discarded
         self._last_draft: str | None = None  # the payload last written, to skip identical autosaves
         self._photo_sha: tuple[bytes, str] | None = None
+        #: pages of the paper record on screen not yet saved with it (stored by the next save)
+        self._paper_pages: list[Any] = []
+        self._pages_stash: tuple[list[Any], list[dict[str, Any]]] | None = None
         self.batch_dialog: BatchDialog | None = None
         self.ask_unsaved: Callable[[], str] = self._ask_unsaved
         self._retranslators: list[Callable[[], None]] = []
@@ -465,7 +468,7 @@ class MainWindow(QMainWindow):
         """Whether leaving now would lose anything (text, review, patient, photo, or a restored draft)."""
         return (self._restored or not self.controller.undo_stack.isClean()
                 or self.patient.text().strip() != self._saved_patient
-                or self.tongue_panel.photo_bytes != self._saved_photo)
+                or self.tongue_panel.photo_bytes != self._saved_photo or bool(self._paper_pages))
 
     def unsaved_box(self) -> QMessageBox:
         """The save / discard / cancel question (its own method so it can be shown and tested)."""
@@ -515,9 +518,13 @@ class MainWindow(QMainWindow):
         self.controller.undo_stack.setClean()
         self._update_title()
 
-    def new_record(self) -> bool:
+    def new_record(self, keep_paper: bool = False) -> bool:
+        """An empty record; ``keep_paper`` keeps the page just read in the paper tab (it becomes this record's)."""
         if not self.confirm_leave():
             return False
+        self._paper_pages = []
+        if not keep_paper:
+            self.paper_panel.clear()
         self.db.clear_draft(UNSAVED_KEY)
         self.record_id = None
         self.patient_id = None
@@ -557,7 +564,8 @@ class MainWindow(QMainWindow):
             # a changed patient name is another patient (a new row), never a rename of the saved one
             pid = self.patient_id if name == self._saved_patient else None
             res = self.service.save(rec, patient_name=name or None, patient_id=pid, user=user,
-                                    actions=self.controller.state.log, photo=photo, clear_drafts=[key_before])
+                                    actions=self.controller.state.log, photo=photo, clear_drafts=[key_before],
+                                    pages=self._paper_pages)
         except DatabaseBusy:
             self.show_error(t("数据库正被其他程序占用，记录尚未保存；将每秒自动重试，请勿关闭窗口。"))
             self.save_retry_timer.start()
@@ -569,6 +577,7 @@ class MainWindow(QMainWindow):
         self.save_retry_timer.stop()
         self.hide_banner()
         self.controller.state.log.clear()
+        self._paper_pages = []  # stored with the record now
         self.record_id = res.record_id
         if name:
             self.patient_id = (self.db.record_info(res.record_id) or {}).get("patient_id")
@@ -597,6 +606,8 @@ class MainWindow(QMainWindow):
             self.tongue_panel.set_photo(opened.photo, opened.photo_analysis)
         else:
             self.tongue_panel.clear_photo()
+        self._paper_pages = []
+        self.paper_panel.show_pages(opened.pages)
         self.hide_banner()
         self._mark_saved()
         self.restore_draft(record_id)
@@ -659,7 +670,11 @@ class MainWindow(QMainWindow):
         return self.paper_panel.open_file(path)
 
     def load_paper_text(self, text: str) -> None:
-        self.new_record()
+        """A page was read: its text becomes a new record, and its pages are saved with it."""
+        if not self.new_record(keep_paper=True):  # the doctor kept the open record: the page is not its
+            self.paper_panel.clear()
+            return
+        self._paper_pages = list(self.paper_panel.pages)
         self.controller.reset(text)
         self.editor.set_text(text)
         self._restored = True  # unsaved until saved or discarded
@@ -714,9 +729,11 @@ class MainWindow(QMainWindow):
             if self._photo_sha is None or self._photo_sha[0] is not photo:
                 self._photo_sha = (photo, self.db.add_photo(photo))
             sha = self._photo_sha[1]
+        if self._pages_stash is None or self._pages_stash[0] is not self._paper_pages:
+            self._pages_stash = (self._paper_pages, self.service.stash_pages(self._paper_pages))
         return {"record_id": self.record_id, "patient": self.patient.text(), "patient_id": self.patient_id,
                 "record": rec.to_dict(), "photo_sha256": sha, "tongue": self.tongue_panel.analysis,
-                "tongue_model_version": self.tongue_panel.model_version}
+                "tongue_model_version": self.tongue_panel.model_version, "paper_pages": self._pages_stash[1]}
 
     def autosave(self) -> bool:
         """Write the whole review state to the drafts table when there is unsaved work that changed."""
@@ -760,6 +777,9 @@ class MainWindow(QMainWindow):
                 self.tongue_panel.set_photo(photo, state.get("tongue"))
             elif self._saved_photo is None:
                 self.tongue_panel.clear_photo()
+            if state.get("paper_pages"):  # pages read but not yet saved with the record
+                self._paper_pages = self.service.stashed_pages(state["paper_pages"])
+                self.paper_panel.show_pages(self._paper_pages, saved=False)
         self._restored = True
         self._update_title()
         self._update_counts()

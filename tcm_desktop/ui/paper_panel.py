@@ -8,6 +8,10 @@ it again re-applies it); clicking a character on the page emits its text
 offset, and :meth:`highlight` outlines the characters of a text range (the
 current entity) in blue. When the recogniser is too unsure for the text to be
 useful (handwriting, a poor photo) a warning says so.
+
+The pages are encoded for storage in the same worker (:func:`encode_pages`);
+the main window hands them to the record service when the record is saved, and
+:meth:`show_document` shows a saved record's pages again.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from tcm_desktop.ocr.correction import Correction, Corrector
-from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, images_from_bytes, read_document, read_pages
+from tcm_desktop.ocr.reader import IMAGE_SUFFIXES, OcrDocument, OcrError, images_from_bytes, read_document, read_pages
+from tcm_desktop.ocr.storage import EncodedPage, document_from_pages, encode_pages
 from tcm_desktop.ui.camera import CameraPreview
 from tcm_desktop.ui.i18n import t
 from tcm_desktop.ui.tongue.panel import image_to_png, rgb_to_qimage
@@ -47,14 +52,16 @@ HIGHLIGHT_PEN = QColor("#1f6feb")
 
 
 def read_and_correct(source: str | Path | None = None, images: list[np.ndarray] | None = None, name: str = "",
-                     corrector_factory: Any = None, progress: Any = None) -> tuple[OcrDocument, list[Correction]]:
-    """Read a file (or images already decoded) and propose corrections; ``progress(done, total)`` per page."""
+                     corrector_factory: Any = None, progress: Any = None,
+                     ) -> tuple[OcrDocument, list[Correction], list[EncodedPage]]:
+    """Read a file (or images already decoded), propose corrections and encode the pages for storage;
+    ``progress(done, total)`` per page."""
     if images is None:
         doc = read_document(source, progress)
     else:
         doc = read_pages(images, name or "image", progress)
     corrections = (corrector_factory or Corrector.from_model)().propose(doc.text, doc.confidences())
-    return doc, corrections
+    return doc, corrections, encode_pages(doc)
 
 
 class PageView(QGraphicsView):
@@ -83,6 +90,8 @@ class PaperPanel(QWidget, CameraPreview):
         self.corrector_factory = corrector_factory
         self.doc: OcrDocument | None = None
         self.corrections: list[Correction] = []
+        #: the pages as stored with the record (encoded images + layout), in page order
+        self.pages: list[EncodedPage] = []
         self.worker: Task | None = None
         self._highlight: list[Any] = []
         self.capture_factory = capture_factory
@@ -112,7 +121,8 @@ class PaperPanel(QWidget, CameraPreview):
         bar.addStretch(1)
         bar.addWidget(self.page_box)
 
-        self.status = QLabel(t("拍照或扫描的纸质病历：打开、拖入或粘贴图片/PDF，离线识别后放入编辑器。"))
+        self.status = QLabel()
+        self._intro()
         self.status.setWordWrap(True)
         self.warning = QLabel()
         self.warning.setObjectName("ocrWarning")
@@ -247,8 +257,32 @@ class PaperPanel(QWidget, CameraPreview):
         self.status.setText(message)
 
     # -- result ----------------------------------------------------------------------
-    def _on_result(self, value: tuple[OcrDocument, list[Correction]]) -> None:
-        self.doc, self.corrections = value
+    def _on_result(self, value: tuple[Any, ...]) -> None:
+        self.doc, self.corrections = value[0], value[1]
+        self.pages = list(value[2]) if len(value) > 2 else encode_pages(self.doc)
+        self._show_document()
+        self.textReady.emit(self.text())
+
+    def show_pages(self, pages: list[Any], saved: bool = True) -> bool:
+        """Show the stored pages a saved record (or a restored draft) was read from, or clear the tab when
+        there are none; the text is already in the editor. False when a stored page cannot be shown."""
+        self.clear()
+        try:
+            doc = document_from_pages(pages)
+        except OcrError as exc:
+            self._fail(str(exc))
+            return False
+        if doc is None:
+            return True
+        self.doc = doc
+        self._show_document()
+        if saved:
+            self.status.setText(self.status.text() + t("（已随病历保存）"))
+        return True
+
+    def _show_document(self) -> None:
+        assert self.doc is not None
+        self.warning.hide()
         self.status.setText(t("已识别 %p 页，平均置信度 %c；橙框为低置信度字符，请核对。")
                             .replace("%p", str(len(self.doc.pages))).replace("%c", f"{self.doc.mean_confidence:.2f}"))
         if not self.doc.readable:
@@ -261,7 +295,6 @@ class PaperPanel(QWidget, CameraPreview):
         self.page_box.setVisible(len(self.doc.pages) > 1)
         self._fill_corrections()
         self._show_page(1)
-        self.textReady.emit(self.text())
 
     def text(self) -> str:
         from tcm_desktop.ocr.correction import apply
@@ -350,7 +383,7 @@ class PaperPanel(QWidget, CameraPreview):
                 self.offsetClicked.emit(off)
 
     def clear(self) -> None:
-        self.doc, self.corrections = None, []
+        self.doc, self.corrections, self.pages = None, [], []
         self.pixmap_item.setPixmap(QPixmap())
         for it in list(self.scene.items()):
             if it is not self.pixmap_item:
@@ -359,3 +392,7 @@ class PaperPanel(QWidget, CameraPreview):
         self.correction_list.clear()
         self.warning.hide()
         self.page_box.hide()
+        self._intro()
+
+    def _intro(self) -> None:
+        self.status.setText(t("拍照或扫描的纸质病历：打开、拖入或粘贴图片/PDF，离线识别后放入编辑器。"))

@@ -1319,5 +1319,9 @@
         <source>改进模型需要安装训练组件：</source>
         <translation>Improving the model needs the training components:</translation>
     </message>
+    <message>
+        <source>（已随病历保存）</source>
+        <translation> (saved with the record)</translation>
+    </message>
 </context>
 </TS>

@@ -1319,5 +1319,9 @@
       <source>改进模型需要安装训练组件：</source>
       <translation>改進模型需要安裝訓練組件：</translation>
     </message>
+    <message>
+      <source>（已随病历保存）</source>
+      <translation>（已隨病歷保存）</translation>
+    </message>
   </context>
 </TS>
