@@ -66,18 +66,18 @@ def test_terms_from_database_takes_only_the_doctors_additions_and_corrections(tm
 
 
 def test_engine_applies_the_dictionary_without_retraining(tmp_path) -> None:
-    """On the shipped model: the lexicon hook alone fixes a boundary and a label; the rule adds what the model skips."""
+    """On the shipped model: the lexicon hook alone fixes labels; the rule adds what the model skips."""
     from tcm_desktop.cli import main
     from tcm_desktop.text.engine import StructuringEngine
 
-    text = "主诉：乾坤倒转感3天，伴XQ综合征。舌红，苔黄。"
+    text = "主诉：头晕3天，伴肝着病，曾服ZK颗粒。舌红，苔黄。"
     plain = {(e.text, e.label) for e in StructuringEngine().structure(text).entities}
-    assert ("乾坤倒转感", "SYMPTOM") not in plain and ("XQ综合征", "WM_DISEASE") not in plain
-    d = ClinicDictionary({"乾坤倒转感": "SYMPTOM", "XQ综合征": "WM_DISEASE"}, rule=False)
+    assert ("肝着病", "TCM_DISEASE") not in plain and ("ZK颗粒", "PATENT_MEDICINE") not in plain
+    d = ClinicDictionary({"肝着病": "TCM_DISEASE", "ZK颗粒": "PATENT_MEDICINE"}, rule=False)
     engine = StructuringEngine(dictionary=d)
-    assert "乾坤倒转感" in engine.ner.lexicon.terms("SYMPTOM")
+    assert "肝着病" in engine.ner.lexicon.terms("TCM_DISEASE")
     found = {(e.text, e.label) for e in engine.structure(text).entities}
-    assert {("乾坤倒转感", "SYMPTOM"), ("XQ综合征", "WM_DISEASE")} <= found  # features only: the model decided
+    assert {("肝着病", "TCM_DISEASE"), ("ZK颗粒", "PATENT_MEDICINE")} <= found  # features only: the model decided
 
     text = "患者自述：头晕3天。"
     d = ClinicDictionary({"自述": "EXAM"})
