@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                       "median_records_per_s": round(sorted(r["records_per_s"] for r in rs)[len(rs) // 2], 1),
                       "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1), "runs": rs}
     report = {"load_before": load_before, "load_after": os.getloadavg(), "records": args.records, "models": summary}
-    for m, s in summary.items():
+    for s in summary.values():
         print(f"{s['version']}: median {s['median_records_per_s']} records/s (best {s['best_records_per_s']}), peak RSS {s['peak_rss_mb']} MB")
     print(f"load average before {load_before[0]:.1f}, after {report['load_after'][0]:.1f}")
     if args.json:
