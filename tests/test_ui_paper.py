@@ -101,6 +101,8 @@ def test_page_to_reviewed_saved_record(window, qtbot, tmp_path) -> None:
     herb = next(i for i, e in enumerate(ents) if e.text == "枳壳")
     window.controller.set_current(herb)
     assert len(panel._highlight) == 2
+    reopened = shot.with_name("paper_reopened.png")
+    assert window.grab().save(str(reopened)) and reopened.stat().st_size > 10_000
 
 
 def _typed_page_doc():
