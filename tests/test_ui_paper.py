@@ -194,6 +194,7 @@ def test_low_confidence_page_warns_about_handwriting(qtbot) -> None:
     import numpy as np
 
     from tcm_desktop.ocr.reader import OcrChar, OcrDocument, OcrLine, OcrPage
+    from tcm_desktop.ocr.storage import encode_pages
     from tcm_desktop.ui.paper_panel import PaperPanel
     from tcm_desktop.ui.workers import WorkerPool
 
@@ -205,7 +206,7 @@ def test_low_confidence_page_warns_about_handwriting(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.show()
     with qtbot.waitSignal(panel.textReady) as sig:
-        panel._on_result((doc, []))
+        panel._on_result((doc, [], encode_pages(doc)))
     assert sig.args == ["头痛三天"]
     assert panel.warning.isVisible() and "手写" in panel.warning.text()
     assert panel.low_confidence_marks() == 4

@@ -257,9 +257,9 @@ class PaperPanel(QWidget, CameraPreview):
         self.status.setText(message)
 
     # -- result ----------------------------------------------------------------------
-    def _on_result(self, value: tuple[Any, ...]) -> None:
-        self.doc, self.corrections = value[0], value[1]
-        self.pages = list(value[2]) if len(value) > 2 else encode_pages(self.doc)
+    def _on_result(self, value: tuple[OcrDocument, list[Correction], list[EncodedPage]]) -> None:
+        self.doc, self.corrections, pages = value
+        self.pages = list(pages)
         self._show_document()
         self.textReady.emit(self.text())
 
