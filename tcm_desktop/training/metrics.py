@@ -8,6 +8,14 @@ from collections.abc import Iterable, Sequence
 Span = tuple[int, int, str]
 
 
+def _prf(tp: int, predicted: int, gold: int) -> dict:
+    """Precision, recall and F1 from true positives and the predicted and gold counts; support = gold."""
+    p = tp / predicted if predicted else 0.0
+    r = tp / gold if gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"p": p, "r": r, "f1": f, "support": gold}
+
+
 def score(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]], labels: Iterable[str]) -> dict:
     """Score only ``labels`` (the categories the source annotates)."""
     labels = list(labels)
@@ -25,14 +33,9 @@ def score(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]], labels
         for s in gs - ps:
             fn[s[2]] += 1
 
-    def prf(t: int, f_p: int, f_n: int) -> dict:
-        p = t / (t + f_p) if t + f_p else 0.0
-        r = t / (t + f_n) if t + f_n else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        return {"p": p, "r": r, "f1": f, "support": t + f_n}
-
-    per = {lab: prf(tp[lab], fp[lab], fn[lab]) for lab in labels}
-    micro = prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    per = {lab: _prf(tp[lab], tp[lab] + fp[lab], tp[lab] + fn[lab]) for lab in labels}
+    t = sum(tp.values())
+    micro = _prf(t, t + sum(fp.values()), t + sum(fn.values()))
     present = [v for v in per.values() if v["support"] > 0]
     macro = sum(v["f1"] for v in present) / len(present) if present else 0.0
     return {"micro": micro, "macro_f1": macro, "per_label": per}
@@ -53,6 +56,7 @@ def score_by_novelty(
     memorised training strings shows a low unseen F1. Per category only where
     the group has ``min_support`` gold entities.
     """
+    labels = list(labels)
     keep = set(labels)
     tp: Counter = Counter()
     n_gold: Counter = Counter()
@@ -73,13 +77,9 @@ def score_by_novelty(
 
     def prf(group: str, labs: Iterable[str]) -> dict:
         labs = list(labs)
-        t = sum(tp[group, lab] for lab in labs)
-        ng = sum(n_gold[group, lab] for lab in labs)
         npred = sum(n_pred[group, lab] for lab in labs)
-        p = t / npred if npred else 0.0
-        r = t / ng if ng else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        return {"p": p, "r": r, "f1": f, "support": ng, "predicted": npred}
+        res = _prf(sum(tp[group, lab] for lab in labs), npred, sum(n_gold[group, lab] for lab in labs))
+        return {**res, "predicted": npred}
 
     out: dict = {}
     for group in ("unseen", "seen"):

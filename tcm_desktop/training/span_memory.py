@@ -23,6 +23,8 @@ from pathlib import Path
 
 from tcm_desktop.annotation import Record
 from tcm_desktop.schema import LABELS
+from tcm_desktop.structured import FoundEntity
+from tcm_desktop.text.clinic_dictionary import ClinicDictionary
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training import team_records
 from tcm_desktop.training.metrics import Span, score
@@ -36,14 +38,14 @@ def build(records: Sequence[Record]) -> dict[str, tuple[str, int, int]]:
     for r in records:
         for e in r.entities:
             labels[r.text[e.start : e.end]][e.label] += 1
+    spans_of = [{(e.start, e.end): e.label for e in r.entities} for r in records]
     out: dict[str, tuple[str, int, int]] = {}
     for s, c in labels.items():
         if len(s) < MIN_LEN:
             continue
         label = c.most_common(1)[0][0]
         exact = occ = 0
-        for r in records:
-            spans = {(e.start, e.end): e.label for e in r.entities}
+        for r, spans in zip(records, spans_of):
             i = r.text.find(s)
             while i >= 0:
                 occ += 1
@@ -59,16 +61,10 @@ def select(memory: dict[str, tuple[str, int, int]], min_count: int, min_precisio
 
 
 def fill(text: str, spans: list[Span], terms: dict[str, str]) -> list[Span]:
-    """Add a remembered string's label where no predicted span overlaps it (longest strings first)."""
-    out = list(spans)
-    for t in sorted(terms, key=lambda t: (-len(t), t)):
-        i = text.find(t)
-        while i >= 0:
-            j = i + len(t)
-            if all(j <= a or b <= i for a, b, _ in out):
-                out.append((i, j, terms[t]))
-            i = text.find(t, i + 1)
-    return sorted(out)
+    """Add a remembered string's label where no predicted span overlaps it: the clinic dictionary's rule."""
+    found = [FoundEntity(a, b, label, text[a:b]) for a, b, label in spans]
+    added = ClinicDictionary(terms).propose(text, found)
+    return sorted([*spans, *((e.start, e.end, e.label) for e in added)])
 
 
 def main(argv: list[str] | None = None) -> int:
