@@ -45,7 +45,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tcm_desktop.annotation import Record, SchemaError
-from tcm_desktop.text.markup import parse_record_file
 from tcm_desktop.training import team_records
 
 SENTENCE_SPLIT = re.compile(r"[。！？；;!?\n]+")
@@ -234,14 +233,6 @@ def failing(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.rule != "sentence-stock"]
 
 
-def _load_files(paths: Iterable[Path], prefix: str) -> list[Record]:
-    records = []
-    for path in sorted(paths):
-        for r in parse_record_file(path):
-            records.append(Record(f"{prefix}-{path.name[:-len('.tcm.txt')]}-{r.id}", r.text, r.entities))
-    return records
-
-
 Pairs = dict[str, tuple[list[Record], list[Record]]]
 
 
@@ -252,8 +243,8 @@ def pairs(annotated: Path | None = None, clinic_b: Path | None = None) -> Pairs:
     out = {"team test vs team train+dev": (team_records.load_pool("test", annotated),
                                            team_records.load_pool("train", annotated))}
     if (clinic_b / "test.tcm.txt").exists():
-        out["clinic_b test vs clinic_b train"] = (_load_files([clinic_b / "test.tcm.txt"], "clinic_b"),
-                                                  _load_files(clinic_b.glob("train_*.tcm.txt"), "clinic_b"))
+        out["clinic_b test vs clinic_b train"] = (team_records.load_files([clinic_b / "test.tcm.txt"], "clinic_b"),
+                                                  team_records.load_files(clinic_b.glob("train_*.tcm.txt"), "clinic_b"))
     return out
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from tcm_desktop.annotation import Record
@@ -30,14 +31,19 @@ MIN_RECORDS = 400
 MIN_TEST_RECORDS = 100
 
 
-def load_pool(pool: str, root: Path = ANNOTATED_DIR) -> list[Record]:
-    """Every record of ``root/pool/*.tcm.txt``, ids prefixed by the file stem."""
+def load_files(paths: Iterable[Path], prefix: str) -> list[Record]:
+    """Every record of the ``*.tcm.txt`` files (in name order), ids ``<prefix>-<file stem>-<id>``."""
     records: list[Record] = []
-    for path in sorted((root / pool).glob("*.tcm.txt")):
+    for path in sorted(paths):
         for r in parse_record_file(path):
-            r.id = f"team-{pool}-{path.name[:-len('.tcm.txt')]}-{r.id}"
+            r.id = f"{prefix}-{path.name[:-len('.tcm.txt')]}-{r.id}"
             records.append(r)
     return records
+
+
+def load_pool(pool: str, root: Path = ANNOTATED_DIR) -> list[Record]:
+    """Every record of ``root/pool/*.tcm.txt``, ids prefixed by the pool and the file stem."""
+    return load_files((root / pool).glob("*.tcm.txt"), f"team-{pool}")
 
 
 def is_dev(record_id: str) -> bool:
