@@ -110,3 +110,19 @@ def test_a_teacher_with_another_vocabulary_is_refused(tiny_run, tmp_path) -> Non
     with pytest.raises(SystemExit, match="vocabulary"):
         train_ner.main(["--corpus", str(corpus), "--out", str(tmp_path / "s"), "--size", "tiny", "--teacher", str(other),
                         "--max-steps", "1", "--sources", "team", "--threads", "1"])
+
+
+def test_mention_replacement_retells_each_team_copy_after_the_first(tiny_run, tmp_path) -> None:
+    corpus, run = tiny_run
+
+    def team_windows(out, *extra: str) -> int:
+        assert train_ner.main(["--corpus", str(corpus), "--out", str(out), "--init", str(run), "--max-steps", "1",
+                               "--sources", "team", "--eval-minutes", "10", "--threads", "1", "--team-weight", "3", *extra]) == 0
+        log = [json.loads(line) for line in (out / "train.log").read_text(encoding="utf-8").splitlines()]
+        return next(e for e in log if e["event"] == "data")["team_windows"]
+
+    plain = team_windows(tmp_path / "plain")
+    retold = team_windows(tmp_path / "retold", "--mention-replace", "0.5")
+    assert plain % 3 == 0
+    # one original and two retold copies: about as many windows as three originals (lengths change a little)
+    assert 0.9 * plain <= retold <= 1.1 * plain and retold != plain

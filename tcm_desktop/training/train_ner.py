@@ -32,6 +32,7 @@ import torch
 
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.tagging import spans_from_tags, tag_names, viterbi
+from tcm_desktop.training.augment import mention_pool, replace_mentions
 from tcm_desktop.training.corpus import load_split
 from tcm_desktop.training.lexicon_build import build_lexicon
 from tcm_desktop.training.metrics import score
@@ -148,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (the schedule follows whichever budget is nearer)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--team-weight", type=int, default=3, help="repeat team train records this many times")
+    ap.add_argument("--mention-replace", type=float, default=0.0,
+                    help="retold copies: swap each mention for another train string of its label (same source) with this probability;"
+                         " team records: every copy after the first, public sources: one extra copy per record")
+    ap.add_argument("--augment-sources", nargs="*", default=["team"], help="sources that --mention-replace applies to")
     ap.add_argument("--public-fraction", type=float, default=1.0, help="fraction of public train windows used per epoch")
     ap.add_argument("--dev-per-source", type=int, default=150, help="dev records per public source for model selection")
     ap.add_argument("--eval-minutes", type=float, default=8.0)
@@ -181,14 +186,18 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "lexicon.json").write_text(json.dumps(lexicon.to_json(), ensure_ascii=False))
 
     train_ex, public_ex = [], []
+    rng = random.Random(args.seed)
     for name, src in corpus.items():
+        pool = mention_pool(src["train"]) if args.mention_replace and name in args.augment_sources else {}
         for r in src["train"]:
             exs = record_examples(r, name, vocab, lexicon, tags, args.max_len)
+            copies = args.team_weight if name == "team" else 1
+            retold = [replace_mentions(r, pool, args.mention_replace, rng) for _ in range(max(copies - 1, 1))] if pool else []
+            retold_ex = [x for rec in retold for x in record_examples(rec, name, vocab, lexicon, tags, args.max_len)]
             if name == "team":
-                train_ex += exs * args.team_weight
+                train_ex += exs + retold_ex if pool else exs * copies
             else:
-                public_ex += exs
-    rng = random.Random(args.seed)
+                public_ex += exs + retold_ex
     dev_sets = {}
     for name, src in corpus.items():
         recs = list(src["dev"])
