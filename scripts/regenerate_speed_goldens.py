@@ -19,7 +19,6 @@ sys.path.insert(0, str(REPO))
 from tcm_desktop.structured import FoundEntity  # noqa: E402
 from tcm_desktop.text.assertion import assign_assertions  # noqa: E402
 from tcm_desktop.text.engine import StructuringEngine  # noqa: E402
-from tcm_desktop.training.team_records import load_pool  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 CODE = {"present": "P", "absent": "A", "possible": "U", "history": "H", "family": "F"}
@@ -31,13 +30,13 @@ def main() -> int:
     engine = StructuringEngine(REPO / "models" / "ner", max_batch_tokens=4096, window_features_above=4000)
     lines = [json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True) for r in engine.structure_many(items)]
     golden_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assertions = {}
-    for r in load_pool("train") + load_pool("test"):
-        ents = [FoundEntity(e.start, e.end, e.label, r.text[e.start : e.end]) for e in r.entities]
-        assign_assertions(r.text, ents)
-        assertions[r.id] = {"text": r.text, "spans": [[e.start, e.end, e.label] for e in ents],
-                            "codes": "".join(CODE[e.assertion] for e in ents)}
-    (DATA / "golden_assertions_gold_spans.json").write_text(json.dumps(assertions, ensure_ascii=False, indent=0), encoding="utf-8")
+    assertions_path = DATA / "golden_assertions_gold_spans.json"
+    assertions = json.loads(assertions_path.read_text(encoding="utf-8"))
+    for g in assertions.values():  # the records and gold spans already there are the inputs
+        ents = [FoundEntity(a, b, label, g["text"][a:b]) for a, b, label in g["spans"]]
+        assign_assertions(g["text"], ents)
+        g["codes"] = "".join(CODE[e.assertion] for e in ents)
+    assertions_path.write_text(json.dumps(assertions, ensure_ascii=False, indent=0), encoding="utf-8")
     print(f"{len(items)} engine records, {len(assertions)} assertion records")
     return 0
 
