@@ -58,13 +58,10 @@ def replace_mentions(rec: dict, pool: dict[str, Sequence[str]], p: float, rng: r
         pieces.append(text[pos:s])
         old = text[s:e]
         choices = pool.get(ent["label"], ())
-        new = old
-        if choices and rng.random() < p:
-            new = choices[rng.randrange(len(choices))]
+        new = rng.choice(choices) if choices and rng.random() < p else old
         pieces.append(new)
         new_ents.append({**ent, "start": s + delta, "end": s + delta + len(new)})
         delta += len(new) - len(old)
         pos = e
     pieces.append(text[pos:])
-
     return {**rec, "text": "".join(pieces), "entities": new_ents}

@@ -189,15 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     for name, src in corpus.items():
         pool = mention_pool(src["train"]) if args.mention_replace and name in args.augment_sources else {}
+        copies = args.team_weight if name == "team" else 1
         for r in src["train"]:
             exs = record_examples(r, name, vocab, lexicon, tags, args.max_len)
-            copies = args.team_weight if name == "team" else 1
-            retold = [replace_mentions(r, pool, args.mention_replace, rng) for _ in range(max(copies - 1, 1))] if pool else []
-            retold_ex = [x for rec in retold for x in record_examples(rec, name, vocab, lexicon, tags, args.max_len)]
-            if name == "team":
-                train_ex += exs + retold_ex if pool else exs * copies
+            if pool:  # the original once, then retold copies (at least one)
+                for _ in range(max(copies - 1, 1)):
+                    exs += record_examples(replace_mentions(r, pool, args.mention_replace, rng), name, vocab, lexicon,
+                                           tags, args.max_len)
             else:
-                public_ex += exs + retold_ex
+                exs *= copies
+            (train_ex if name == "team" else public_ex).extend(exs)
     dev_sets = {}
     for name, src in corpus.items():
         recs = list(src["dev"])
