@@ -63,7 +63,6 @@ _COATING_START = re.compile(r"^(苔|少苔|无苔|舌苔)")
 _TONGUE_START = re.compile(r"^(舌|边有齿痕|齿痕|舌体|舌质|舌边|舌尖|舌下)")
 _WM_DRUG_SUFFIX = re.compile(r"(霉素|西林|沙星|他汀|洛尔|地平|普利|沙坦|替丁|拉唑|胰岛素|激素|钠|钾|钙|注射液|注射剂|片剂|缓释片|肠溶片|阿司匹林|布洛芬|对乙酰氨基酚|双胍|格列)")
 _FORMULA_SUFFIX = re.compile(r"(汤|散|饮|煎|方|丸|丹|膏)$")
-_IMAGING = re.compile(r"(CT|MRI|MR|X线|X光|DR|彩超|B超|超声|造影|镜|PET|ECT|平扫|增强|摄片|片$|核磁|钼靶|扫描)", re.I)
 
 
 class Refiner:

@@ -38,6 +38,7 @@ from tcm_desktop.training.lexicon_build import build_lexicon
 from tcm_desktop.training.metrics import score
 from tcm_desktop.training.ner_data import Vocab, collate, length_buckets, record_examples, window_bounds
 from tcm_desktop.training.ner_model import ModelConfig, NerModel
+from tcm_desktop.training.selection import selection_dev_sets, selection_score
 
 SIZES = {
     "tiny": dict(hidden=64, layers=1, heads=2, ffn=128, lstm=32),
@@ -199,13 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 exs *= copies
             (train_ex if name == "team" else public_ex).extend(exs)
-    dev_sets = {}
-    for name, src in corpus.items():
-        recs = list(src["dev"])
-        if name != "team" and len(recs) > args.dev_per_source:
-            recs = rng.sample(recs, args.dev_per_source)
-        if recs:
-            dev_sets[name] = recs
+    dev_sets = selection_dev_sets(corpus, args.dev_per_source)
     emit("data", vocab=len(vocab), n_lex=n_lex, team_windows=len(train_ex), public_windows=len(public_ex),
          dev={k: len(v) for k, v in dev_sets.items()}, params=None)
 
@@ -305,9 +300,7 @@ def _load_teacher(run: Path, vocab: Vocab, lexicon: Lexicon | None, tags: list[s
 def _eval_and_save(model, vocab, lexicon, dev_sets, args, emit, best, step) -> float:
     res = evaluate_sets(model, vocab, lexicon, dev_sets, args.max_len)
     f1 = {k: round(v["micro"]["f1"], 4) for k, v in res.items()}
-    # selection: the team clinical dev set counts half, the public sources share the rest
-    pub = [v for k, v in f1.items() if k != "team"]
-    sel = 0.5 * f1.get("team", 0.0) + 0.5 * (sum(pub) / len(pub) if pub else f1.get("team", 0.0))
+    sel = selection_score(f1)
     emit("eval", step=step, dev_f1=f1, selection=round(sel, 4))
     if sel > best:
         torch.save(model.state_dict(), args.out / "model.pt")
