@@ -45,3 +45,12 @@ def test_the_committed_second_annotation_pairs_with_the_test_records() -> None:
     assert len(first) == len(second) == 48
     res = agreement(first, second)
     assert res["spans"]["second"] > 3000 and 0.5 < res["micro"]["f1"] < 1.0
+
+
+def test_agreement_intervals_contain_the_point_estimate_and_narrow_with_more_records(tmp_path) -> None:
+    first, second = paired_records(ANNOTATED_DIR / "test", SAMPLE, set())
+    full = agreement(first, second)
+    half = agreement(first[:12], second[:12])
+    lo, hi = full["micro"]["f1_95"]
+    assert lo <= full["micro"]["f1"] <= hi
+    assert hi - lo < half["micro"]["f1_95"][1] - half["micro"]["f1_95"][0]

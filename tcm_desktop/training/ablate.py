@@ -30,7 +30,7 @@ import numpy as np
 
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.training.export_ner import load_run
-from tcm_desktop.training.metrics import score
+from tcm_desktop.training.metrics import micro_f1, record_counts, score
 from tcm_desktop.training.train_ner import SOURCES, load_corpus, predict
 
 RARE_MAX_TRAIN_COUNT = 1
@@ -60,16 +60,6 @@ def describe(conf: dict) -> str:
     if a.get("init") not in (None, "None"):
         bits.append(f"initialised from `{a['init']}`")
     return ", ".join(bits) or "full model"
-
-
-def record_counts(gold: list[set], pred: list[set]) -> np.ndarray:
-    """Per-record true positives, predicted and gold counts, for the bootstrap."""
-    return np.array([(len(g & p), len(p), len(g)) for g, p in zip(gold, pred)], dtype=np.int64)
-
-
-def micro_f1(counts: np.ndarray) -> float:
-    tp, npred, ngold = counts.sum(0)
-    return 2 * tp / (npred + ngold) if npred + ngold else 0.0
 
 
 def paired_delta_ci(ref: np.ndarray, other: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from tcm_desktop.annotation import Record
 from tcm_desktop.schema import LABELS
 from tcm_desktop.text.markup import parse_record_file
-from tcm_desktop.training.metrics import Span, score
+from tcm_desktop.training.metrics import Span, f1_interval, record_counts, score
 
 KINDS = ("boundary", "label", "boundary+label", "only_first", "only_second")
 
@@ -63,6 +63,11 @@ def agreement(first: Sequence[Record], second: Sequence[Record]) -> dict:
     s = [_spans(r) for r in second]
     res = score(f, s, LABELS)
     res["disagreements"] = {k: dict(v) for k, v in disagreements(f, s).items()}
+    res["micro"]["f1_95"] = f1_interval(record_counts(f, s))
+    for lab, v in res["per_label"].items():
+        if v["support"]:
+            keep = [({x for x in a if x[2] == lab}, {x for x in b if x[2] == lab}) for a, b in zip(f, s)]
+            v["f1_95"] = f1_interval(record_counts([a for a, _ in keep], [b for _, b in keep]))
     res["records"] = len(first)
     res["spans"] = {"first": sum(map(len, f)), "second": sum(map(len, s))}
     return res
@@ -114,11 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         out["model_vs_second"] = agreement(second, model)
     cols = list(out)
     print(f"{len(first)} records; strict F1 " + " | ".join(cols))
-    print(f"{'micro':<16}" + "".join(f"{out[c]['micro']['f1'] * 100:>10.1f}" for c in cols))
-    print(f"{'macro':<16}" + "".join(f"{out[c]['macro_f1'] * 100:>10.1f}" for c in cols))
+
+    def cell(v: dict) -> str:
+        lo, hi = v.get("f1_95", (0.0, 0.0))
+        return f"{v['f1'] * 100:>8.1f} [{lo * 100:4.1f}-{hi * 100:5.1f}]"
+
+    print(f"{'micro':<22}" + "".join(cell(out[c]["micro"]) for c in cols))
+    print(f"{'macro':<22}" + "".join(f"{out[c]['macro_f1'] * 100:>8.1f}{'':14}" for c in cols))
     for lab in LABELS:
         sup = out[cols[0]]["per_label"][lab]["support"]
-        print(f"{lab + f' ({sup})':<22}" + "".join(f"{out[c]['per_label'][lab]['f1'] * 100:>10.1f}" for c in cols))
+        print(f"{lab + f' ({sup})':<22}" + "".join(cell(out[c]["per_label"][lab]) for c in cols))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

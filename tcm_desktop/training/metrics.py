@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 Span = tuple[int, int, str]
 
 
@@ -84,11 +86,28 @@ def score_by_novelty(
     out: dict = {}
     for group in ("unseen", "seen"):
         out[group] = prf(group, keep)
-        out[group]["per_label"] = {
-            lab: prf(group, [lab]) for lab in labels if n_gold[group, lab] >= min_support
-        }
+        out[group]["per_label"] = {lab: prf(group, [lab]) for lab in labels if n_gold[group, lab] >= min_support}
     total = sum(n_gold.values())
     # Share of gold mentions, and of distinct gold (string, label) pairs, annotated in training.
     out["seen_share"] = sum(v for (grp, _), v in n_gold.items() if grp == "seen") / total if total else 0.0
     out["seen_share_strings"] = len(gold_keys & seen) / len(gold_keys) if gold_keys else 0.0
     return out
+
+
+def record_counts(gold: Sequence[set], pred: Sequence[set]) -> np.ndarray:
+    """Per-record true positives, predicted and gold counts, for the bootstrap."""
+    return np.array([(len(g & p), len(p), len(g)) for g, p in zip(gold, pred)], dtype=np.int64).reshape(-1, 3)
+
+
+def micro_f1(counts: np.ndarray) -> float:
+    tp, npred, ngold = counts.sum(0)
+    return 2 * tp / (npred + ngold) if npred + ngold else 0.0
+
+
+def f1_interval(counts: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of micro-F1, resampling records (a small sample's F1 is uncertain)."""
+    rng = np.random.default_rng(seed)
+    n = len(counts)
+    f1s = [micro_f1(counts[rng.integers(0, n, n)]) for _ in range(n_boot)]
+    lo, hi = np.percentile(f1s, [2.5, 97.5])
+    return float(lo), float(hi)
