@@ -134,6 +134,13 @@ def test_check_reads_the_pools_and_the_cli_exits_1_on_offenders(tmp_path: Path, 
     assert leakage.main(["scores", "--top", "1"]) == 0
     assert "record-measurements 3: team-test-test_x-a1 ~ team-train-train_x-a1" in capsys.readouterr().out
 
+    assert leakage.main(["check", "--blind"]) == 1
+    blind = capsys.readouterr().out
+    test_lines = [ln for ln in blind.splitlines() if ln.startswith("   test:")]
+    ref_lines = [ln for ln in blind.splitlines() if ln.startswith("   ref:")]
+    assert len(test_lines) == len(ref_lines) == 3  # the writer sees their own sentences, never the test's
+    assert set(test_lines) == {"   test: (hidden: --blind)"} and any(len(ln) > 12 for ln in ref_lines)
+
     (tmp_path / "test" / "test_x.tcm.txt").write_text("@@ a1\n[坏|NOT_A_LABEL]\n", encoding="utf-8")
     assert leakage.main(["check"]) == 2
     assert "could not be read" in capsys.readouterr().err

@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="list test items too close to training items; exit 1 if any")
     c.add_argument("--json", type=Path, help="also write the counts and every finding to this JSON file")
+    c.add_argument("--blind", action="store_true",
+                   help="show only the train side of a finding (for writers of train records, who must not read the test)")
     sc = sub.add_parser("scores", help="the highest record-rule scores per pair, flagged or not (calibration)")
     sc.add_argument("--top", type=int, default=10)
     args = ap.parse_args(argv)
@@ -298,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     for pair, fs in found.items():
         print(f"## {pair}: {len(fs)} findings in {len({f.test_id for f in fs})} test records")
         for f in fs:
-            print(f"{f.rule} {f.score:g}: {f.test_id} ~ {f.ref_id}\n   test: {f.test_text}\n   ref:  {f.ref_text}")
+            test_side = "(hidden: --blind)" if args.blind else f.test_text
+            print(f"{f.rule} {f.score:g}: {f.test_id} ~ {f.ref_id}\n   test: {test_side}\n   ref:  {f.ref_text}")
     if args.json:
         payload = {"summary": summary(found, checked), "findings": {p: [asdict(f) for f in fs] for p, fs in found.items()}}
         args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
