@@ -71,7 +71,7 @@ def test_engine_applies_the_dictionary_without_retraining(tmp_path) -> None:
     from tcm_desktop.text.engine import StructuringEngine
 
     # a sentence the shipped model gets wrong on both terms (checked first: the premise of the test)
-    text = "主诉：头晕3天，伴肝着病，予ZK颗粒口服。舌红，苔黄。"
+    text = "头晕3天，既往肝着病，自服ZK颗粒。舌红，苔黄。"
     plain = {(e.text, e.label) for e in StructuringEngine().structure(text).entities}
     assert ("肝着病", "TCM_DISEASE") not in plain and ("ZK颗粒", "PATENT_MEDICINE") not in plain
     d = ClinicDictionary({"肝着病": "TCM_DISEASE", "ZK颗粒": "PATENT_MEDICINE"}, rule=False)
