@@ -95,12 +95,13 @@ def paired_records(first_path: Path, second_path: Path, exclude: set[str]) -> tu
 
 
 def _model_records(model: Path, records: Sequence[Record]) -> list[Record]:
+    """The engine's spans on the same texts, as records (the app's own INT8 path, via ``evaluate.predict``)."""
     from tcm_desktop.annotation import Entity
     from tcm_desktop.text.engine import StructuringEngine
+    from tcm_desktop.training.evaluate import predict
 
-    engine = StructuringEngine(model)
-    found = list(engine.structure_many([(r.id, r.text) for r in records]))
-    return [Record(r.id, r.text, [Entity(e.start, e.end, e.label) for e in f.entities]) for r, f in zip(records, found)]
+    spans, _ = predict(StructuringEngine(model), [r.text for r in records])
+    return [Record(r.id, r.text, [Entity(*sp) for sp in found]) for r, found in zip(records, spans)]
 
 
 def main(argv: list[str] | None = None) -> int:
