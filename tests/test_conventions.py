@@ -1,0 +1,76 @@
+"""The mechanical annotation conventions (guidelines S9): each rule, its exceptions, and the team files obeying them."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tcm_desktop.text.markup import parse_markup, render_markup
+from tcm_desktop.training.conventions import DEFAULT_PATHS, _files, apply, main, rewrite_file
+
+
+def _convert(marked: str) -> str:
+    text, ents = parse_markup(marked)
+    new, _ = apply(text, ents)
+    return render_markup(text, new)
+
+
+def test_advice_to_avoid_a_trigger_is_not_a_cause() -> None:
+    assert _convert("医嘱：避免[受凉|CAUSE]与[过劳|CAUSE]。") == "医嘱：避免受凉与过劳。"
+    assert _convert("1.忌[辛辣|CAUSE]。2.[受凉|CAUSE]后加重") == "1.忌辛辣。2.[受凉|CAUSE]后加重"
+    # 已戒 marks a past habit, 不慎 an accident: neither is advice.
+    assert _convert("[吸烟|CAUSE:history]，已戒[酒|CAUSE:history]") == "[吸烟|CAUSE:history]，已戒[酒|CAUSE:history]"
+    assert _convert("不慎[滑倒|CAUSE]") == "不慎[滑倒|CAUSE]"
+
+
+def test_cue_words_and_a_following_duration_leave_the_cause() -> None:
+    assert _convert("[遇冷|CAUSE]加重") == "遇[冷|CAUSE]加重"
+    assert _convert("[长期伏案|CAUSE]") == "长期[伏案|CAUSE]"
+    assert _convert("[连续两天泡温泉|CAUSE]后") == "连续两天[泡温泉|CAUSE]后"
+    assert _convert("[连续加班|CAUSE]两夜") == "连续[加班|CAUSE]两夜"
+    assert _convert("[遇|CAUSE]事") == "[遇|CAUSE]事"  # nothing would be left
+
+
+def test_a_site_written_with_its_finding_is_fused_unless_shared() -> None:
+    assert _convert("[鼻黏膜|BODY_PART][红肿|SIGN]，") == "[鼻黏膜红肿|SIGN]，"
+    assert _convert("[双踝|BODY_PART]轻度[肿胀|SIGN]") == "[双踝轻度肿胀|SIGN]"
+    assert _convert("[双手指端|BODY_PART]及[足底|BODY_PART][针刺觉减退|SIGN]") == "[双手指端及足底针刺觉减退|SIGN]"
+    assert _convert("[右下腹|BODY_PART][压痛|SIGN:absent]") == "[右下腹压痛|SIGN:absent]"
+    shared = "[双手|BODY_PART][皮损肥厚|SIGN]、[皲裂|SIGN]"
+    assert _convert(shared) == shared
+    apart = "[双下肢|BODY_PART]无[水肿|SIGN:absent]，[右胁|BODY_PART]时有[胀痛|SYMPTOM]，艾灸[腹部|BODY_PART]"
+    assert _convert(apart) == apart
+
+
+def test_rewriting_a_file_keeps_comments_and_layout_and_is_checked(tmp_path) -> None:
+    f = tmp_path / "x.tcm.txt"
+    f.write_text("// a comment\n@@ r1\n主诉：[头痛|SYMPTOM]。\n// inside\n查体：[咽部|BODY_PART][充血|SIGN]。\n\n@@ r2\n避免[受凉|CAUSE]。\n", encoding="utf-8")
+    assert main(["--check", str(f)]) == 1
+    changes = rewrite_file(f)
+    assert changes == {"site": 1, "advice": 1}
+    assert f.read_text(encoding="utf-8") == "// a comment\n@@ r1\n主诉：[头痛|SYMPTOM]。\n// inside\n查体：[咽部充血|SIGN]。\n\n@@ r2\n避免受凉。\n"
+    assert main(["--check", str(f)]) == 0
+
+
+def test_the_team_files_and_the_second_annotation_obey_the_conventions() -> None:
+    broken = {str(f): c for f in _files(DEFAULT_PATHS) if (c := rewrite_file(f, write=False))}
+    assert broken == {}
+
+
+_PIECES = st.sampled_from([
+    "[受凉|CAUSE]", "[长期饮酒|CAUSE]", "[遇冷|CAUSE]", "避免", "忌", "，", "。", "[左膝|BODY_PART]", "[肿胀|SIGN]",
+    "、", "及", "轻度", "[头痛|SYMPTOM]", "后加重", "[3天|TIME]", "无",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=12))
+def test_conventions_never_change_the_text_and_are_idempotent(pieces: list[str]) -> None:
+    marked = "".join(pieces)
+    text, ents = parse_markup(marked)
+    once, _ = apply(text, ents)
+    again, changes = apply(text, once)
+    assert not changes and again == once
+    parse_markup(render_markup(text, once))  # still valid markup for the same text
+    assert all(0 <= e.start < e.end <= len(text) for e in once)
+    assert all(a.end <= b.start for a, b in zip(once, once[1:]))
