@@ -74,3 +74,16 @@ def test_conventions_never_change_the_text_and_are_idempotent(pieces: list[str])
     parse_markup(render_markup(text, once))  # still valid markup for the same text
     assert all(0 <= e.start < e.end <= len(text) for e in once)
     assert all(a.end <= b.start for a, b in zip(once, once[1:]))
+
+
+def test_the_engine_applies_the_conventions_to_model_spans_keeping_the_lowest_score() -> None:
+    from tcm_desktop.structured import FoundEntity
+    from tcm_desktop.text.engine import conventional
+
+    text = "查体：鼻黏膜红肿。遇冷加重。"
+    found = [FoundEntity(3, 6, "BODY_PART", "鼻黏膜", score=0.9), FoundEntity(6, 8, "SIGN", "红肿", score=0.7),
+             FoundEntity(9, 11, "CAUSE", "遇冷", score=0.8)]
+    out = conventional(text, found)
+    assert [(e.text, e.label, e.score) for e in out] == [("鼻黏膜红肿", "SIGN", 0.7), ("冷", "CAUSE", 0.8)]
+    untouched = [FoundEntity(3, 8, "SIGN", "鼻黏膜红肿", score=0.5)]
+    assert conventional(text, untouched) is untouched

@@ -38,6 +38,7 @@ from tcm_desktop.structured import FoundEntity, StructuredRecord
 from tcm_desktop.text.batching import length_bucketed, naive_batches
 from tcm_desktop.text.charnorm import normalize
 from tcm_desktop.text.clinic_dictionary import ClinicDictionary
+from tcm_desktop.text.conventions import Span, apply_conventions
 from tcm_desktop.text.derive import rederive
 from tcm_desktop.text.runtime import ARTIFACT_FILES, NerRuntime, Window
 from tcm_desktop.text.script import model_text
@@ -88,18 +89,40 @@ def core_pieces(text: str, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def conventional(text: str, entities: list[FoundEntity]) -> list[FoundEntity]:
+    """The model's spans after the guidelines' mechanical conventions; a new span keeps its sources' lowest score."""
+    spans, changes = apply_conventions(text, [Span(e.start, e.end, e.label) for e in entities])
+    if not changes:
+        return entities
+    by_span = {(e.start, e.end, e.label): e for e in entities}
+    ordered = sorted(entities, key=lambda e: e.start)
+    starts = [e.start for e in ordered]
+    out = []
+    for sp in spans:
+        same = by_span.get(sp[:3])
+        if same is None:
+            lo = max(0, bisect_left(starts, sp.start) - 1)
+            src = [e for e in ordered[lo:bisect_left(starts, sp.end)] if e.end > sp.start]
+            same = FoundEntity(sp.start, sp.end, sp.label, text[sp.start:sp.end],
+                               score=min((e.score for e in src), default=1.0))
+        out.append(same)
+    return out
+
+
 class StructuringEngine:
     """Loads ``models/ner`` once and structures records with it."""
 
     def __init__(self, model_dir: str | Path | None = None, threads: int | None = None,
                  max_batch_tokens: int = 2048, context: int = 8, precision: str = "int8",
                  decode_tokens: int = 8192, chunk_chars: int = 32768, window_features_above: int = 8192,
-                 dictionary: ClinicDictionary | None = None) -> None:
+                 dictionary: ClinicDictionary | None = None, conventions: bool = True) -> None:
         directory = Path(model_dir) if model_dir else models_dir() / "ner"
         self.ner = NerRuntime(directory, threads=threads, precision=precision)
         self.version = self.ner.version
         # the clinic dictionary hook: extra lexicon terms here, its rule on the model's spans below
         self.dictionary = dictionary
+        # the annotation guidelines' mechanical span rules (S3, S9) on the model's spans; off only for ablations
+        self.conventions = conventions
         if dictionary is not None and dictionary.terms:
             self.ner.lexicon = self.ner.lexicon.with_extra(dictionary.pairs())
         self.max_batch_tokens = max_batch_tokens
@@ -255,6 +278,8 @@ class StructuringEngine:
                 if os_ >= oe:
                     continue
                 entities.append(FoundEntity(os_, oe, lab, text[os_:oe], score=round(conf, 4)))
+            if self.conventions:
+                entities = conventional(text, entities)
             entities = with_template_findings(norm.original, entities)
             if self.dictionary is not None:  # proposals on the model's output only, never after the doctor's edits
                 entities = sorted([*entities, *self.dictionary.propose(text, entities)], key=lambda e: e.start)

@@ -1,7 +1,7 @@
 """Evaluate a shipped text model the way the app runs it (engine, ONNX, INT8).
 
     python -m tcm_desktop.training.evaluate --model models/ner --corpus work_data/corpus \
-        [--precision int8|fp32] [--split test] [--seen-from team ...] [--json OUT.json] [--markdown OUT.md]
+        [--precision int8|fp32] [--split test] [--seen-from team ...] [--no-conventions] [--json OUT.json] [--markdown OUT.md]
 
 Strict span-level P/R/F1 (exact start, end and label), micro and macro, per
 category, on each source's test split, scored only on the categories that
@@ -115,15 +115,21 @@ def seen_strings(corpus: Path, sources: Iterable[str]) -> set[tuple[str, str]]:
     return seen
 
 
-def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_from: Iterable[str] = ("team",)) -> dict:
-    engine = StructuringEngine(model, precision=precision)
+def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_from: Iterable[str] = ("team",),
+        conventions: bool = True) -> dict:
+    """Scores per source. The team records are read as the app reads them, with the guidelines' span conventions
+    (``conventions=False`` for the ablation); the public corpora follow their own annotation conventions (CCKS
+    marks a site inside a finding as anatomy), so they are read without the team's."""
+    team_engine = StructuringEngine(model, precision=precision, conventions=conventions)
+    engine = StructuringEngine(model, precision=precision, conventions=False)
     results: dict = {"model": str(model), "version": engine.version, "precision": precision, "split": split,
-                     "date": dt.date.today().isoformat(), "sources": {}}
+                     "date": dt.date.today().isoformat(), "conventions": {"team": conventions, "public": False},
+                     "sources": {}}
     for src in sources:
         if not (corpus / src / f"{split}.jsonl").exists():
             continue
         recs = load_split(corpus, src, split)
-        pred, secs = predict(engine, [r["text"] for r in recs])
+        pred, secs = predict(team_engine if src == "team" else engine, [r["text"] for r in recs])
         gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
         res = score(gold, pred, recs[0]["annotated"])
         res.update(records=len(recs), characters=sum(len(r["text"]) for r in recs), seconds=round(secs, 2))
@@ -189,10 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sources", nargs="*", default=list(SOURCES))
     ap.add_argument("--seen-from", nargs="*", default=["team"],
                     help="sources whose train+dev strings count as seen for the team unseen/seen rows")
+    ap.add_argument("--no-conventions", action="store_true",
+                    help="read the team records without the guidelines' span conventions (ablation)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args(argv)
-    res = run(args.model, args.corpus, args.precision, args.split, args.sources, args.seen_from)
+    res = run(args.model, args.corpus, args.precision, args.split, args.sources, args.seen_from,
+              conventions=not args.no_conventions)
     md = markdown(res)
     print(md)
     if args.json:

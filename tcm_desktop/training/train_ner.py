@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tcm_desktop.text.conventions import Span, apply_conventions
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.tagging import spans_from_tags, tag_names, viterbi
 from tcm_desktop.training.augment import mention_pool, replace_mentions
@@ -106,6 +107,9 @@ def evaluate_sets(model, vocab, lexicon, sets: dict[str, list[dict]], max_len: i
     out = {}
     for name, recs in sets.items():
         pred = predict(model, vocab, lexicon, [r["text"] for r in recs], max_len)
+        if name == "team":  # read as the app reads team records: with the guidelines' span conventions
+            pred = [[s[:3] for s in apply_conventions(r["text"], [Span(*p) for p in spans])[0]]
+                    for r, spans in zip(recs, pred)]
         gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
         out[name] = score(gold, pred, recs[0]["annotated"] if recs else [])
     return out
