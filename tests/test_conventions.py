@@ -42,6 +42,16 @@ def test_a_site_written_with_its_finding_is_fused_unless_shared() -> None:
     assert _convert(apart) == apart
 
 
+def test_coordinated_sites_standing_apart_are_one_span_each() -> None:
+    assert _convert("放射至[颈后及腋下|BODY_PART]") == "放射至[颈后|BODY_PART]及[腋下|BODY_PART]"
+    assert _convert("[腰4/5、腰5/骶1棘突间及右侧椎旁|BODY_PART]") == "[腰4/5、腰5/骶1棘突间|BODY_PART]及[右侧椎旁|BODY_PART]"
+    for whole in ("[双手第2、3掌指关节|BODY_PART]", "[左足第二、三趾|BODY_PART]", "[右手拇、示指|BODY_PART]",
+                  "[左肩峰与肱骨头间|BODY_PART]", "[腕、膝|BODY_PART]"):
+        assert _convert(whole) == whole
+    # next to a finding the sites go into it together (S2 fused)
+    assert _convert("[颈后及腋下|BODY_PART][黑棘皮|SIGN]") == "[颈后及腋下黑棘皮|SIGN]"
+
+
 def test_rewriting_a_file_keeps_comments_and_layout_and_is_checked(tmp_path) -> None:
     f = tmp_path / "x.tcm.txt"
     f.write_text("// a comment\n@@ r1\n主诉：[头痛|SYMPTOM]。\n// inside\n查体：[咽部|BODY_PART][充血|SIGN]。\n\n@@ r2\n避免[受凉|CAUSE]。\n", encoding="utf-8")
@@ -59,7 +69,7 @@ def test_the_team_files_and_the_second_annotation_obey_the_conventions() -> None
 
 _PIECES = st.sampled_from([
     "[受凉|CAUSE]", "[长期饮酒|CAUSE]", "[遇冷|CAUSE]", "避免", "忌", "，", "。", "[左膝|BODY_PART]", "[肿胀|SIGN]",
-    "、", "及", "轻度", "[头痛|SYMPTOM]", "后加重", "[3天|TIME]", "无",
+    "、", "及", "轻度", "[头痛|SYMPTOM]", "后加重", "[3天|TIME]", "无", "[颈后及腋下|BODY_PART]", "[双手拇、示指|BODY_PART]",
 ])
 
 

@@ -19,7 +19,12 @@ machine can decide without judgement and without a model:
   is shared by several findings (the finding is followed by 、/及/和/并/伴/与 and
   another finding: ``[双手|BODY_PART][皮损肥厚|SIGN]、[皲裂|SIGN]``). Sites joined to it
   by 、/及/和/与 go with it (``[双手指端及足底针刺觉减退|SIGN]``), and so does a degree
-  word between site and finding (``[双踝轻度肿胀|SIGN]``).
+  word between site and finding (``[双踝轻度肿胀|SIGN]``);
+- ``coordinated``: sites standing on their own and joined by 及/和/、 are one span
+  each (``[颈后|BODY_PART]及[腋下|BODY_PART]``), as most of the pool writes them; a
+  list of numbers inside one site stays whole (``[双手第2、3掌指关节|BODY_PART]``),
+  and so do a part shorter than two characters and a part that leaves its noun to the
+  last part (``[右手拇、示指|BODY_PART]``, ``[双手掌指及指间关节|BODY_PART]``).
 
 The team's record files are rewritten to them (``tcm_desktop.training.conventions``)
 and the engine applies them to the model's spans, so what the app proposes
@@ -48,6 +53,11 @@ _ADVICE = re.compile(r"忌|避免|(?<!已)戒|预防|注意|勿|防止|(?<![不�
 _CLAUSE_END = re.compile(r"[，。；;！？\n]|\d[.、．]")
 _SHARED = re.compile(r"[、及和并伴与](?:有|见)?")
 _JOINED = re.compile(r"[、及和与]?")
+#: 及/和/、 between two sites, not inside a list of numbers (双手第2、3掌指关节, 左足第二、三趾); 与 joins
+#: two landmarks of one site (肩峰与肱骨头间) and is left alone
+_COORDINATION = re.compile(r"(?<=[^\W\dⅠ-Ⅻ一二三四五六七八九十])[及和、](?=[^\W\dⅠ-Ⅻ一二三四五六七八九十])")
+#: a part that only names a finger or joint row with the rest left to the last part (拇、示指; 掌指及指间关节)
+_ELLIPTIC = re.compile(r"(?:拇|示|食|中|环|小|掌指|跖趾|指间)$")
 _DEGREE = re.compile(r"稍|略|轻|轻度|中度|重度")
 _DURATION = re.compile(r"[0-9一二两三四五六七八九十几数]+个?(?:天|晚|夜|日|周|月|年|小时)")
 FINDINGS = ("SIGN", "SYMPTOM")
@@ -88,6 +98,21 @@ def _cues(text: str, ents: list[Span], changes: Counter) -> list[Span]:
     return out
 
 
+def _coordinated(text: str, ents: list[Span], changes: Counter) -> list[Span]:
+    out: list[Span] = []
+    for e in ents:
+        if e.label == "BODY_PART":
+            cuts = [m.start() for m in _COORDINATION.finditer(text, e.start, e.end)]
+            bounds = list(zip([e.start] + [c + 1 for c in cuts], cuts + [e.end]))
+            whole = any(_ELLIPTIC.search(text, a, b) for a, b in bounds[:-1])
+            if cuts and not whole and all(b - a >= 2 for a, b in bounds):
+                out.extend(Span(a, b, e.label, e.assertion) for a, b in bounds)
+                changes["coordinated"] += 1
+                continue
+        out.append(e)
+    return out
+
+
 def _sites(text: str, ents: list[Span], changes: Counter) -> list[Span]:
     ents = sorted(ents, key=lambda e: e.start)
     out: list[Span] = []
@@ -118,5 +143,6 @@ def apply_conventions(text: str, spans: Sequence[Span]) -> tuple[list[Span], Cou
     changes: Counter = Counter()
     out = _advice(text, [Span(*s) for s in spans], changes)
     out = _cues(text, out, changes)
+    out = _coordinated(text, out, changes)
     out = _sites(text, out, changes)
     return sorted(out, key=lambda e: e.start), changes
