@@ -29,6 +29,8 @@ def test_cue_words_and_a_following_duration_leave_the_cause() -> None:
     assert _convert("[连续两天泡温泉|CAUSE]后") == "连续两天[泡温泉|CAUSE]后"
     assert _convert("[连续加班|CAUSE]两夜") == "连续[加班|CAUSE]两夜"
     assert _convert("[遇|CAUSE]事") == "[遇|CAUSE]事"  # nothing would be left
+    assert _convert("平素[好饮白酒|CAUSE]") == "平素好[饮白酒|CAUSE]"
+    assert _convert("[爱人吸烟|CAUSE]") == "[爱人吸烟|CAUSE]"
 
 
 def test_a_site_written_with_its_finding_is_fused_unless_shared() -> None:

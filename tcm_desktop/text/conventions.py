@@ -10,7 +10,8 @@ machine can decide without judgement and without a model:
   is removed;
 - ``cue``: S3 keeps the cue words outside a CAUSE (遇, 每于, 每遇, 每逢, 因, 由于,
   长期); S9 adds the other duration and frequency adverbs of the same kind
-  (长时间, 长年, 常年, 连日, 连续, 经常). A CAUSE span that starts with one of them
+  (长时间, 长年, 常年, 连日, 连续, 经常) and S10 the habit words 平素, 好, 爱 (not 爱人).
+  A CAUSE span that starts with one of them
   is trimmed to what follows, and so is a duration right after the cue
   (``连续两天泡温泉`` gives ``[泡温泉|CAUSE]``);
 - ``site``: S2 says a site written as one phrase with its finding is part of the
@@ -48,7 +49,8 @@ class Span(NamedTuple):
 
 
 #: Cue words S3 and S9 keep outside a CAUSE span, longest first.
-CAUSE_CUES = ("长时间", "每于", "每遇", "每逢", "由于", "长期", "长年", "常年", "连日", "连续", "经常", "遇", "因")
+CAUSE_CUES = ("长时间", "每于", "每遇", "每逢", "由于", "长期", "长年", "常年", "连日", "连续", "经常", "平素", "遇", "因",
+              "好", "爱")
 _ADVICE = re.compile(r"忌|避免|(?<!已)戒|预防|注意|勿|防止|(?<![不严])禁")
 _CLAUSE_END = re.compile(r"[，。；;！？\n]|\d[.、．]")
 _SHARED = re.compile(r"[、及和并伴与](?:有|见)?")
@@ -87,6 +89,8 @@ def _cues(text: str, ents: list[Span], changes: Counter) -> list[Span]:
         if e.label == "CAUSE":
             span = text[e.start : e.end]
             cue = next((c for c in CAUSE_CUES if span.startswith(c) and len(span) > len(c)), None)
+            if cue == "爱" and span.startswith("爱人"):  # the spouse, not a habit word
+                cue = None
             if cue:
                 start = e.start + len(cue)
                 dur = _DURATION.match(text, start, e.end)
