@@ -99,3 +99,11 @@ def test_the_engine_applies_the_conventions_to_model_spans_keeping_the_lowest_sc
     assert [(e.text, e.label, e.score) for e in out] == [("鼻黏膜红肿", "SIGN", 0.7), ("冷", "CAUSE", 0.8)]
     untouched = [FoundEntity(3, 8, "SIGN", "鼻黏膜红肿", score=0.5)]
     assert conventional(text, untouched) is untouched
+
+
+def test_a_site_fused_into_a_finding_that_already_took_a_site_reaches_a_fixed_point() -> None:
+    # found by hypothesis: the degree-word fusion could take in a site that the first fusion had left
+    marked = "[颈后及腋下|BODY_PART]轻度[颈后及腋下|BODY_PART][头痛|SYMPTOM]"
+    text, ents = parse_markup(marked)
+    once, _ = apply(text, ents)
+    assert apply(text, once) == (once, {})

@@ -148,5 +148,8 @@ def apply_conventions(text: str, spans: Sequence[Span]) -> tuple[list[Span], Cou
     out = _advice(text, [Span(*s) for s in spans], changes)
     out = _cues(text, out, changes)
     out = _coordinated(text, out, changes)
-    out = _sites(text, out, changes)
+    fused = -1
+    while changes["site"] != fused:  # a fused finding can take in the site before it: repeat to a fixed point
+        fused = changes["site"]
+        out = _sites(text, out, changes)
     return sorted(out, key=lambda e: e.start), changes
