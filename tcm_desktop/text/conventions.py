@@ -36,6 +36,7 @@ edits. Qt-free and model-free.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -65,20 +66,16 @@ _DURATION = re.compile(r"[0-9一二两三四五六七八九十几数]+个?(?:天
 FINDINGS = ("SIGN", "SYMPTOM")
 
 
-def _clause_before(text: str, pos: int) -> str:
-    """The text from the start of the clause up to ``pos``."""
-    start = 0
-    for m in _CLAUSE_END.finditer(text, 0, pos):
-        start = m.end()
-    return text[start:pos]
-
-
 def _advice(text: str, ents: list[Span], changes: Counter) -> list[Span]:
+    # clause starts found once per text, not rescanned from the start for every CAUSE span
+    starts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)] if any(e.label == "CAUSE" for e in ents) else [0]
     kept = []
     for e in ents:
-        if e.label == "CAUSE" and _ADVICE.search(_clause_before(text, e.start)):
-            changes["advice"] += 1
-            continue
+        if e.label == "CAUSE":
+            clause = text[starts[bisect_right(starts, e.start) - 1] : e.start]
+            if _ADVICE.search(clause):
+                changes["advice"] += 1
+                continue
         kept.append(e)
     return kept
 

@@ -120,8 +120,7 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_fro
     """Scores per source. The team records are read as the app reads them, with the guidelines' span conventions
     (``conventions=False`` for the ablation); the public corpora follow their own annotation conventions (CCKS
     marks a site inside a finding as anatomy), so they are read without the team's."""
-    team_engine = StructuringEngine(model, precision=precision, conventions=conventions)
-    engine = StructuringEngine(model, precision=precision, conventions=False)
+    engine = StructuringEngine(model, precision=precision)
     results: dict = {"model": str(model), "version": engine.version, "precision": precision, "split": split,
                      "date": dt.date.today().isoformat(), "conventions": {"team": conventions, "public": False},
                      "sources": {}}
@@ -129,7 +128,8 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_fro
         if not (corpus / src / f"{split}.jsonl").exists():
             continue
         recs = load_split(corpus, src, split)
-        pred, secs = predict(team_engine if src == "team" else engine, [r["text"] for r in recs])
+        engine.conventions = conventions and src == "team"
+        pred, secs = predict(engine, [r["text"] for r in recs])
         gold = [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in recs]
         res = score(gold, pred, recs[0]["annotated"])
         res.update(records=len(recs), characters=sum(len(r["text"]) for r in recs), seconds=round(secs, 2))
@@ -138,6 +138,7 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_fro
                                               seen_strings(corpus, seen_from), recs[0]["annotated"])
             res["novelty"]["seen_from"] = sorted(seen_from)
         results["sources"][src] = res
+    engine.conventions = False
     if split == "test" and "ccks2019" in sources:
         results["sources"]["ccks2019 (own labels)"] = ccks_own_labels(engine)
     if split == "test" and "cshan" in sources:
