@@ -54,6 +54,14 @@ def test_coordinated_sites_standing_apart_are_one_span_each() -> None:
     assert _convert("[颈后及腋下|BODY_PART][黑棘皮|SIGN]") == "[颈后及腋下黑棘皮|SIGN]"
 
 
+def test_a_site_written_with_place_takes_it_in() -> None:
+    assert _convert("[腕管|BODY_PART]处无压痛") == "[腕管处|BODY_PART]无压痛"
+    assert _convert("紫草油涂[患处|BODY_PART]") == "紫草油涂[患处|BODY_PART]"
+    for kept in ("[伤口|BODY_PART]处理", "[左手|BODY_PART]处置后", "[腰部|BODY_PART]处方",
+                 "[腰部|BODY_PART][处|BODY_PART]"):
+        assert _convert(kept) == kept
+
+
 def test_rewriting_a_file_keeps_comments_and_layout_and_is_checked(tmp_path) -> None:
     f = tmp_path / "x.tcm.txt"
     f.write_text("// a comment\n@@ r1\n主诉：[头痛|SYMPTOM]。\n// inside\n查体：[咽部|BODY_PART][充血|SIGN]。\n\n@@ r2\n避免[受凉|CAUSE]。\n", encoding="utf-8")
@@ -72,6 +80,7 @@ def test_the_team_files_and_the_second_annotation_obey_the_conventions() -> None
 _PIECES = st.sampled_from([
     "[受凉|CAUSE]", "[长期饮酒|CAUSE]", "[遇冷|CAUSE]", "避免", "忌", "，", "。", "[左膝|BODY_PART]", "[肿胀|SIGN]",
     "、", "及", "轻度", "[头痛|SYMPTOM]", "后加重", "[3天|TIME]", "无", "[颈后及腋下|BODY_PART]", "[双手拇、示指|BODY_PART]",
+    "处", "处理",
 ])
 
 

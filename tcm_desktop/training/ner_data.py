@@ -91,6 +91,32 @@ def window_bounds(text: str, spans: Sequence[tuple[int, int]], max_len: int) -> 
     return out
 
 
+def parse_label_masks(items: Sequence[str]) -> dict[str, set[str]]:
+    """``["ccks2019:BODY_PART", ...]`` -> ``{"ccks2019": {"BODY_PART"}}``; unknown labels are an error."""
+    from tcm_desktop.schema import LABELS
+
+    out: dict[str, set[str]] = {}
+    for item in items:
+        source, sep, label = item.partition(":")
+        if not sep or label not in LABELS:
+            raise ValueError(f"a label mask is SOURCE:LABEL with a schema label, got {item!r}")
+        out.setdefault(source, set()).add(label)
+    return out
+
+
+def mask_labels(rec: dict, labels: set[str]) -> dict:
+    """The record with ``labels`` treated as not annotated: their spans dropped, the categories left open.
+
+    A public corpus whose span conventions contradict the schema's (CCKS marks the site inside
+    ``腹痛`` as anatomy; cshan's CAU holds pulses and symptoms) then neither teaches nor scores
+    those categories: the partial-label CRF lets any of their tags stand anywhere in its text.
+    """
+    if not labels:
+        return rec
+    return {**rec, "entities": [e for e in rec["entities"] if e["label"] not in labels],
+            "annotated": [a for a in rec.get("annotated", []) if a not in labels]}
+
+
 def record_examples(rec: dict, source: str, vocab: Vocab, lexicon: Lexicon | None, tags: Sequence[str], max_len: int) -> list[Example]:
     text = rec["text"]
     k = len(tags)

@@ -43,12 +43,13 @@ def selection_score(f1: Mapping[str, float]) -> float:
     return 0.5 * f1[TEAM] + 0.5 * sum(public) / len(public)
 
 
-def score_runs(corpus_dir: Path, runs: list[Path], per_source: int, sources: list[str]) -> list[dict]:
+def score_runs(corpus_dir: Path, runs: list[Path], per_source: int, sources: list[str],
+               masks: dict[str, set[str]] | None = None) -> list[dict]:
     """Dev F1 per source and the selection score of each run's ``model.pt``, all on the same records."""
     from tcm_desktop.training.export_ner import load_run
     from tcm_desktop.training.train_ner import evaluate_sets, load_corpus
 
-    dev = selection_dev_sets(load_corpus(corpus_dir, sources), per_source)
+    dev = selection_dev_sets(load_corpus(corpus_dir, sources, masks), per_source)
     rows = []
     for run in runs:
         model, vocab, lexicon, _ = load_run(run)
@@ -74,13 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-per-source", type=int, default=120)
     ap.add_argument("--sources", nargs="*", default=list(SOURCES))
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL",
+                    help="leave these categories of a public source out of its dev score (as train_ner --mask-labels)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    rows = score_runs(args.corpus, args.runs, args.dev_per_source, args.sources)
+    from tcm_desktop.training.ner_data import parse_label_masks
+
+    rows = score_runs(args.corpus, args.runs, args.dev_per_source, args.sources, parse_label_masks(args.mask_labels))
     for r in rows:
         print(f"{r['selection']:.4f}  {r['run']}  " + "  ".join(f"{k} {v:.4f}" for k, v in r["dev_f1"].items()))
     if args.json:

@@ -37,7 +37,15 @@ from tcm_desktop.training.augment import mention_pool, replace_mentions
 from tcm_desktop.training.corpus import load_split
 from tcm_desktop.training.lexicon_build import build_lexicon
 from tcm_desktop.training.metrics import score
-from tcm_desktop.training.ner_data import Vocab, collate, length_buckets, record_examples, window_bounds
+from tcm_desktop.training.ner_data import (
+    Vocab,
+    collate,
+    length_buckets,
+    mask_labels,
+    parse_label_masks,
+    record_examples,
+    window_bounds,
+)
 from tcm_desktop.training.ner_model import ModelConfig, NerModel
 from tcm_desktop.training.selection import selection_dev_sets, selection_score
 
@@ -55,11 +63,13 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_corpus(corpus: Path, sources=SOURCES) -> dict[str, dict[str, list[dict]]]:
+def load_corpus(corpus: Path, sources=SOURCES, masks: dict[str, set[str]] | None = None) -> dict[str, dict[str, list[dict]]]:
+    """Every split of each source, with ``masks`` (source -> labels) applied to all of them."""
     out: dict[str, dict[str, list[dict]]] = {}
     for s in sources:
         if (corpus / s / "train.jsonl").exists():
-            out[s] = {sp: load_split(corpus, s, sp) for sp in ("train", "dev", "test")}
+            drop = (masks or {}).get(s, set())
+            out[s] = {sp: [mask_labels(r, drop) for r in load_split(corpus, s, sp)] for sp in ("train", "dev", "test")}
     return out
 
 
@@ -166,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss (the CRF loss gets 1 - this)")
     ap.add_argument("--kd-temperature", type=float, default=2.0)
     ap.add_argument("--warmup-steps", type=int, default=-1, help="linear warm-up steps (default: 200, or 0 with --init)")
+    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL",
+                    help="treat these categories of a public source as not annotated (its conventions contradict the"
+                         " schema's), in training and in dev scoring, e.g. ccks2019:BODY_PART cshan:CAUSE")
     ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
     args = ap.parse_args(argv)
 
     emit, t0 = start_run(args, "train.log")
-    corpus = load_corpus(args.corpus, args.sources)
+    corpus = load_corpus(args.corpus, args.sources, parse_label_masks(args.mask_labels))
     tags = tag_names()
     if args.init:
         init_conf = json.loads((args.init / "config.json").read_text(encoding="utf-8"))
