@@ -16,3 +16,32 @@ def test_rows_put_each_model_in_its_column_and_skip_empty_categories() -> None:
     assert table[1] == ["macro F1", "40.00", "65.00"]
     assert ["SIGN (10)", "25.0", "50.0"] in table
     assert not any(r[0].startswith("HERB") for r in table)
+
+
+def test_ci_cells_bracket_the_paired_change_and_are_blank_without_record_counts() -> None:
+    same = [[1, 1, 1]] * 40
+    better = [[1, 1, 1]] * 40
+    worse = [[0, 1, 1]] * 20 + [[1, 1, 1]] * 20
+    a, b, c = result(1.0, 1.0), result(1.0, 1.0), result(0.5, 0.5)
+    a["sources"]["team"]["record_counts"] = {"micro": same, "SIGN": same}
+    b["sources"]["team"]["record_counts"] = {"micro": better, "SIGN": better}
+    c["sources"]["team"]["record_counts"] = {"micro": worse, "SIGN": worse}
+    table = rows({"a": a, "b": b, "c": c}, "team", ci=True)
+    assert table[0][1] == "100.00"
+    assert table[0][2] == "100.00 [+0.0, +0.0]"
+    lo, hi = (float(x) for x in table[0][3].split("[")[1].rstrip("]").split(","))
+    assert hi < 0 and lo < hi  # half the records lost their one entity: a clear loss
+    assert table[1] == ["macro F1", "90.00", "90.00", "40.00"]  # no interval on macro
+    plain = rows({"a": result(0.5, 0.25), "b": result(0.75, 0.5)}, "team", ci=True)
+    assert plain[0] == ["micro F1", "50.00", "75.00"]
+
+
+def test_label_record_counts_keep_each_label_apart() -> None:
+    from tcm_desktop.training.metrics import label_record_counts
+
+    gold = [{(0, 2, "SIGN"), (3, 5, "HERB")}, {(0, 1, "SIGN")}]
+    pred = [{(0, 2, "SIGN"), (3, 4, "HERB")}, set()]
+    out = label_record_counts(gold, pred, ["SIGN", "HERB"])
+    assert out["micro"] == [[1, 2, 2], [0, 0, 1]]
+    assert out["SIGN"] == [[1, 1, 1], [0, 0, 1]]
+    assert out["HERB"] == [[0, 1, 1], [0, 0, 0]]

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tcm_desktop.training import ablate, pretrain_mlm, train_ner  # noqa: E402
+from tcm_desktop.training import metrics, pretrain_mlm, train_ner  # noqa: E402
 from tcm_desktop.training.export_ner import load_run  # noqa: E402
 from tcm_desktop.training.ner_data import MASK, SPECIALS  # noqa: E402
 
@@ -51,12 +51,12 @@ def test_mask_tokens_masks_about_the_asked_share_of_real_characters_only() -> No
 def test_paired_bootstrap_interval_is_zero_for_identical_runs_and_excludes_zero_for_a_clear_gain() -> None:
     rng = np.random.default_rng(1)
     ref = np.array([(rng.integers(3, 8), 10, 10) for _ in range(100)])
-    assert ablate.paired_delta_ci(ref, ref.copy()) == (0.0, 0.0)
+    assert metrics.paired_delta_ci(ref, ref.copy()) == (0.0, 0.0)
     better = ref.copy()
     better[:, 0] = np.minimum(better[:, 0] + 2, 10)
-    lo, hi = ablate.paired_delta_ci(ref, better)
+    lo, hi = metrics.paired_delta_ci(ref, better)
     assert 0 < lo <= hi
-    assert ablate.micro_f1(better) > ablate.micro_f1(ref)
+    assert metrics.micro_f1(better) > metrics.micro_f1(ref)
 
 
 def test_mlm_pretraining_learns_and_its_run_fine_tunes(tiny_run, tmp_path) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.training.export_ner import load_run
-from tcm_desktop.training.metrics import micro_f1, record_counts, score
+from tcm_desktop.training.metrics import paired_delta_ci, record_counts, score
 from tcm_desktop.training.train_ner import SOURCES, load_corpus, predict
 
 RARE_MAX_TRAIN_COUNT = 1
@@ -60,18 +60,6 @@ def describe(conf: dict) -> str:
     if a.get("init") not in (None, "None"):
         bits.append(f"initialised from `{a['init']}`")
     return ", ".join(bits) or "full model"
-
-
-def paired_delta_ci(ref: np.ndarray, other: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95% interval of micro-F1(other) - micro-F1(ref), resampling the same records for both."""
-    rng = np.random.default_rng(seed)
-    n = len(ref)
-    deltas = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        deltas.append(micro_f1(other[idx]) - micro_f1(ref[idx]))
-    lo, hi = np.percentile(deltas, [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 def steps_of(run: Path) -> int | None:

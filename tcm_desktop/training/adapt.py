@@ -131,7 +131,7 @@ def engine_scores(model_dir: Path, recs: list[dict]) -> dict:
 def delta_interval(old: dict, new: dict) -> tuple[float, float]:
     import numpy as np
 
-    from tcm_desktop.training.ablate import paired_delta_ci
+    from tcm_desktop.training.metrics import paired_delta_ci
 
     return paired_delta_ci(np.array(old["counts"]), np.array(new["counts"]))
 

@@ -31,7 +31,7 @@ from tcm_desktop.config import data_dir
 from tcm_desktop.schema import LABELS
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training.corpus import load_split, read_bio
-from tcm_desktop.training.metrics import score, score_by_novelty
+from tcm_desktop.training.metrics import label_record_counts, score, score_by_novelty
 
 SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
 
@@ -137,6 +137,7 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_fro
             res["novelty"] = score_by_novelty([r["text"] for r in recs], gold, pred,
                                               seen_strings(corpus, seen_from), recs[0]["annotated"])
             res["novelty"]["seen_from"] = sorted(seen_from)
+            res["record_counts"] = label_record_counts(gold, pred, recs[0]["annotated"])
         results["sources"][src] = res
     engine.conventions = False
     if split == "test" and "ccks2019" in sources:

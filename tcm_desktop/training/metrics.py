@@ -104,6 +104,18 @@ def micro_f1(counts: np.ndarray) -> float:
     return 2 * tp / (npred + ngold) if npred + ngold else 0.0
 
 
+def paired_delta_ci(ref: np.ndarray, other: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of micro-F1(other) - micro-F1(ref), resampling the same records for both."""
+    rng = np.random.default_rng(seed)
+    n = len(ref)
+    deltas = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        deltas.append(micro_f1(other[idx]) - micro_f1(ref[idx]))
+    lo, hi = np.percentile(deltas, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def f1_interval(counts: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
     """95% bootstrap interval of micro-F1, resampling records (a small sample's F1 is uncertain)."""
     rng = np.random.default_rng(seed)
@@ -111,3 +123,15 @@ def f1_interval(counts: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[
     f1s = [micro_f1(counts[rng.integers(0, n, n)]) for _ in range(n_boot)]
     lo, hi = np.percentile(f1s, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+def label_record_counts(gold: Sequence[Iterable[tuple]], pred: Sequence[Iterable[tuple]], labels: Iterable[str]) -> dict:
+    """Per-record counts (``record_counts``) over ``labels`` ("micro") and for each label, as lists for JSON,
+    so that two models' scores on the same records can be compared with a paired bootstrap."""
+    labels = list(labels)
+    out = {}
+    for key, keep in [("micro", set(labels)), *((lab, {lab}) for lab in labels)]:
+        g = [{x for x in r if x[2] in keep} for r in gold]
+        p = [{x for x in r if x[2] in keep} for r in pred]
+        out[key] = record_counts(g, p).tolist()
+    return out
