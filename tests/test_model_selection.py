@@ -78,3 +78,33 @@ def test_a_soup_refuses_runs_that_read_other_characters(tiny_run, tmp_path) -> N
     with pytest.raises(SystemExit, match="vocab"):
         soup.average_runs([run, other], tmp_path / "bad")
     assert not (tmp_path / "bad" / "model.pt").exists()
+
+
+def test_greedy_soup_keeps_an_ingredient_only_when_dev_does_not_drop(tiny_run, tmp_path) -> None:
+    _, run = tiny_run
+    state = torch.load(run / "model.pt", weights_only=True)
+    runs = {}
+    for name, scale in (("good", 1.0), ("half", 0.5), ("bad", 0.0)):
+        d = tmp_path / name
+        shutil.copytree(run, d)
+        torch.save({k: v * scale if v.is_floating_point() else v for k, v in state.items()}, d / "model.pt")
+        runs[name] = d
+    k = next(k for k, v in state.items() if v.is_floating_point() and v.abs().sum() > 0)
+    ref = state[k].abs().sum().item()
+
+    def score(path) -> dict:
+        # a stand-in dev score: how close the weights are to the "good" run's
+        w = torch.load(path / "model.pt", weights_only=True)[k].abs().sum().item()
+        s = 1.0 - abs(w - ref) / ref
+        return {"run": str(path), "dev_f1": {"team": s}, "selection": s}
+
+    log = soup.greedy_soup([runs["bad"], runs["half"], runs["good"]], tmp_path / "out", score)
+    assert [r["run"] for r in log if r["step"] == "ingredient"] == [str(runs[n]) for n in ("good", "half", "bad")]
+    assert [r["kept"] for r in log if r["step"] == "try"] == [False, False]
+    assert log[-1]["soup"] == [str(runs["good"])]
+    assert torch.equal(torch.load(tmp_path / "out" / "model.pt", weights_only=True)[k], state[k])
+
+    flat = lambda path: {"run": str(path), "dev_f1": {}, "selection": 0.5}  # noqa: E731 - ties are kept
+    log = soup.greedy_soup([runs["good"], runs["bad"]], tmp_path / "tie", flat)
+    assert log[-1]["soup"] == [str(runs["good"]), str(runs["bad"])]
+    assert torch.allclose(torch.load(tmp_path / "tie" / "model.pt", weights_only=True)[k], state[k] / 2)

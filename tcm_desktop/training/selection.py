@@ -43,27 +43,30 @@ def selection_score(f1: Mapping[str, float]) -> float:
     return 0.5 * f1[TEAM] + 0.5 * sum(public) / len(public)
 
 
+def score_run(run: Path, dev: Mapping[str, list[dict]]) -> dict:
+    """Dev F1 per source and the selection score of one run's ``model.pt``."""
+    from tcm_desktop.training.export_ner import load_run
+    from tcm_desktop.training.train_ner import evaluate_sets
+
+    model, vocab, lexicon, _ = load_run(run)
+    res = evaluate_sets(model, vocab, lexicon, dev, model.cfg.max_len)
+    f1 = {k: round(v["micro"]["f1"], 4) for k, v in res.items()}
+    return {"run": str(run), "dev_f1": f1, "selection": round(selection_score(f1), 4),
+            "dev_records": {k: len(v) for k, v in dev.items()}}
+
+
+def load_dev(corpus_dir: Path, per_source: int, sources: list[str], masks: dict[str, set[str]] | None = None) -> dict:
+    """The selection dev sets of ``sources``, with the label masks applied."""
+    from tcm_desktop.training.train_ner import load_corpus
+
+    return selection_dev_sets(load_corpus(corpus_dir, sources, masks), per_source)
+
+
 def score_runs(corpus_dir: Path, runs: list[Path], per_source: int, sources: list[str],
                masks: dict[str, set[str]] | None = None) -> list[dict]:
     """Dev F1 per source and the selection score of each run's ``model.pt``, all on the same records."""
-    from tcm_desktop.training.export_ner import load_run
-    from tcm_desktop.training.train_ner import evaluate_sets, load_corpus
-
-    dev = selection_dev_sets(load_corpus(corpus_dir, sources, masks), per_source)
-    rows = []
-    for run in runs:
-        model, vocab, lexicon, _ = load_run(run)
-        res = evaluate_sets(model, vocab, lexicon, dev, model.cfg.max_len)
-        f1 = {k: round(v["micro"]["f1"], 4) for k, v in res.items()}
-        rows.append(
-            {
-                "run": str(run),
-                "dev_f1": f1,
-                "selection": round(selection_score(f1), 4),
-                "dev_records": {k: len(v) for k, v in dev.items()},
-            }
-        )
-    return rows
+    dev = load_dev(corpus_dir, per_source, sources, masks)
+    return [score_run(run, dev) for run in runs]
 
 
 def main(argv: list[str] | None = None) -> int:

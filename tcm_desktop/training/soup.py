@@ -6,6 +6,12 @@ cost in size or speed (Wortsman et al., 2022). Whether it is better here is
 decided by :mod:`tcm_desktop.training.selection` on dev, like any other run.
 
     python -m tcm_desktop.training.soup --runs RUN_A RUN_B [...] --out RUN_DIR
+    python -m tcm_desktop.training.soup --greedy --corpus DIR --runs RUN_A RUN_B [...] --out RUN_DIR \
+        [--mask-labels ccks2019:BODY_PART ...] [--json LOG.json]
+
+``--greedy`` is Wortsman et al.'s greedy soup: the runs are ranked by their dev
+selection score, and each in turn joins the soup only if the soup's dev score does
+not drop; dev alone decides, so the test set stays untouched by the choice.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -55,13 +63,59 @@ def average_runs(runs: list[Path], out: Path) -> dict:
     return conf
 
 
+def greedy_soup(runs: list[Path], out: Path, score: Callable[[Path], dict]) -> list[dict]:
+    """Rank ``runs`` by ``score`` (a selection row), add each to the soup if the soup's score does not drop,
+    write the final soup to ``out``; returns the log of every step."""
+    rows = sorted((score(r) for r in runs), key=lambda r: -r["selection"])
+    log = [{"step": "ingredient", **r} for r in rows]
+    chosen, best = [Path(rows[0]["run"])], rows[0]["selection"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in rows[1:]:
+            trial = chosen + [Path(row["run"])]
+            average_runs(trial, Path(tmp))
+            res = score(Path(tmp))
+            kept = res["selection"] >= best
+            log.append({"step": "try", "soup": [str(r) for r in trial], "selection": res["selection"],
+                        "dev_f1": res["dev_f1"], "kept": kept})
+            if kept:
+                chosen, best = trial, res["selection"]
+    if len(chosen) > 1:
+        average_runs(chosen, out)
+    else:  # no soup beat the best single run: that run is the result
+        shutil.copytree(chosen[0], out, dirs_exist_ok=True)
+    log.append({"step": "result", "soup": [str(r) for r in chosen], "selection": best})
+    return log
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=Path, nargs="+", required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--greedy", action="store_true", help="greedy soup chosen on dev (needs --corpus)")
+    ap.add_argument("--corpus", type=Path)
+    ap.add_argument("--dev-per-source", type=int, default=120)
+    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--json", type=Path, help="write the greedy soup's log here")
     args = ap.parse_args(argv)
-    average_runs(args.runs, args.out)
-    print(f"averaged {len(args.runs)} runs into {args.out}")
+    if not args.greedy:
+        average_runs(args.runs, args.out)
+        print(f"averaged {len(args.runs)} runs into {args.out}")
+        return 0
+    if args.corpus is None:
+        raise SystemExit("--greedy needs --corpus (the dev sets decide)")
+    from tcm_desktop.training.ner_data import parse_label_masks
+    from tcm_desktop.training.selection import load_dev, score_run
+    from tcm_desktop.training.train_ner import SOURCES
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = load_dev(args.corpus, args.dev_per_source, list(SOURCES), parse_label_masks(args.mask_labels))
+    log = greedy_soup(args.runs, args.out, lambda run: score_run(run, dev))
+    for row in log:
+        print(json.dumps(row, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(log, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 
 
