@@ -45,3 +45,33 @@ def test_label_record_counts_keep_each_label_apart() -> None:
     assert out["micro"] == [[1, 2, 2], [0, 0, 1]]
     assert out["SIGN"] == [[1, 1, 1], [0, 0, 1]]
     assert out["HERB"] == [[0, 1, 1], [0, 0, 0]]
+
+
+def test_file_rows_give_each_writing_style_its_row_and_a_dash_where_a_file_lacks_the_label() -> None:
+    from tcm_desktop.training.compare_evals import file_rows
+
+    def res(f1: float) -> dict:
+        return {"sources": {"team": {"by_file": {
+            "ward": {"micro": {"f1": f1, "support": 9}, "per_label": {"CAUSE": {"f1": f1, "support": 4}}},
+            "clinic": {"micro": {"f1": 1.0, "support": 3}, "per_label": {}},
+        }}}}
+
+    table = file_rows({"a": res(0.5), "b": res(0.75)}, "team", "CAUSE")
+    assert table == [["clinic", "–", "–"], ["ward", "50.0 (4)", "75.0 (4)"]]
+    assert file_rows({"a": res(0.5)}, "team", "micro")[1] == ["ward", "50.0 (9)"]
+
+
+def test_evaluate_groups_team_records_by_the_file_in_their_id() -> None:
+    from tcm_desktop.training.evaluate import by_file
+
+    recs = [{"id": "team-test-ward_discharge-wd01", "annotated": ["CAUSE"]},
+            {"id": "team-test-ward_discharge-wd02", "annotated": ["CAUSE"]},
+            {"id": "team-test-test_1-t01", "annotated": ["CAUSE"]}]
+    gold = [[(0, 2, "CAUSE")], [(0, 2, "CAUSE")], [(1, 3, "CAUSE")]]
+    pred = [[(0, 2, "CAUSE")], [], [(1, 3, "CAUSE")]]
+    out = by_file(recs, gold, pred)
+    assert sorted(out) == ["test_1", "ward_discharge"]
+    assert out["ward_discharge"]["records"] == 2
+    assert out["ward_discharge"]["per_label"]["CAUSE"]["support"] == 2
+    assert abs(out["ward_discharge"]["per_label"]["CAUSE"]["f1"] - 2 / 3) < 1e-9
+    assert out["test_1"]["micro"]["f1"] == 1.0

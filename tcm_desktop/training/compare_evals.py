@@ -58,10 +58,26 @@ def rows(results: dict[str, dict], source: str, ci: bool = False) -> list[list[s
     return out
 
 
+def file_rows(results: dict[str, dict], source: str, label: str) -> list[list[str]]:
+    """One row per test file (writing style): ``label``'s F1 (or micro F1 for ``micro``) with its gold support."""
+    res = {name: r["sources"][source].get("by_file", {}) for name, r in results.items() if source in r["sources"]}
+    names = list(res)
+    out = []
+    for f in sorted(set().union(*(set(v) for v in res.values()))):
+        cells = []
+        for n in names:
+            entry = res[n].get(f)
+            score = entry and (entry["micro"] if label == "micro" else entry["per_label"].get(label))
+            cells.append(f"{100 * score['f1']:.1f} ({score['support']})" if score else "–")
+        out.append([f, *cells])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="NAME=EVAL.json")
     ap.add_argument("--source", default="team")
+    ap.add_argument("--by-file", metavar="LABEL", help="instead: one row per test file, F1 of LABEL (or micro)")
     ap.add_argument("--ci", action="store_true", help="paired bootstrap 95%% interval of each change against the first file")
     args = ap.parse_args(argv)
     results = {}
@@ -71,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in results if args.source in results[n]["sources"]]
     print(f"| {args.source} test | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
-    for row in rows(results, args.source, args.ci):
+    table = file_rows(results, args.source, args.by_file) if args.by_file else rows(results, args.source, args.ci)
+    for row in table:
         print("| " + " | ".join(row) + " |")
     return 0
 

@@ -103,6 +103,20 @@ def cshan_own_labels(engine: StructuringEngine) -> dict:
     return score([sp for _, sp in items], back, ["SYM", "HER", "CAU", "PRE", "EFF"])
 
 
+def by_file(recs: list[dict], gold: list, pred: list) -> dict[str, dict]:
+    """Scores per team test file (``team-test-<file>-<record>`` ids): the files are writing styles, and the
+    styles the train pool does not use are where the model is weakest."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(recs):
+        groups.setdefault(r["id"].split("-")[2] if r["id"].count("-") >= 3 else "?", []).append(i)
+    out = {}
+    for name, idx in sorted(groups.items()):
+        res = score([gold[i] for i in idx], [pred[i] for i in idx], recs[0]["annotated"])
+        out[name] = {"records": len(idx), "micro": res["micro"],
+                     "per_label": {k: v for k, v in res["per_label"].items() if v["support"]}}
+    return out
+
+
 def seen_strings(corpus: Path, sources: Iterable[str]) -> set[tuple[str, str]]:
     """Every (surface string, label) annotated in the train and dev splits of ``sources``."""
     seen: set[tuple[str, str]] = set()
@@ -138,6 +152,7 @@ def run(model: Path, corpus: Path, precision: str, split: str, sources, seen_fro
                                               seen_strings(corpus, seen_from), recs[0]["annotated"])
             res["novelty"]["seen_from"] = sorted(seen_from)
             res["record_counts"] = label_record_counts(gold, pred, recs[0]["annotated"])
+            res["by_file"] = by_file(recs, gold, pred)
         results["sources"][src] = res
     engine.conventions = False
     if split == "test" and "ccks2019" in sources:
