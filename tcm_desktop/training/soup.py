@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--greedy", action="store_true", help="greedy soup chosen on dev (needs --corpus)")
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--dev-per-source", type=int, default=120)
+    ap.add_argument("--sources", nargs="*", help="dev sources that score the soup (default: all)")
     ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the greedy soup's log here")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    dev = load_dev(args.corpus, args.dev_per_source, list(SOURCES), parse_label_masks(args.mask_labels))
+    dev = load_dev(args.corpus, args.dev_per_source, args.sources or list(SOURCES), parse_label_masks(args.mask_labels))
     log = greedy_soup(args.runs, args.out, lambda run: score_run(run, dev))
     for row in log:
         print(json.dumps(row, ensure_ascii=False))
