@@ -18,6 +18,12 @@ def export_args(argv: list[str] | None, description: str | None, keep_fp32_help:
     return ap.parse_args(argv)
 
 
+def add_label_masks(ap: argparse.ArgumentParser, help: str) -> None:
+    """``--mask-labels SOURCE:LABEL ...`` (read with ``ner_data.parse_label_masks``), shared by training,
+    selection and the greedy soup so that all three mask the same way."""
+    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL", help=help)
+
+
 def emit_report(rep: dict[str, Any], module: str, argv: list[str] | None, out: Path | None, **dumps: Any) -> int:
     """Stamp the report with the command that reproduces it, print it and write it to ``out`` (if given)."""
     rep["command"] = f"python -m {module} " + " ".join(argv if argv is not None else sys.argv[1:])

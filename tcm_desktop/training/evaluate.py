@@ -32,6 +32,7 @@ from tcm_desktop.schema import LABELS
 from tcm_desktop.text.engine import StructuringEngine
 from tcm_desktop.training.corpus import load_split, read_bio
 from tcm_desktop.training.metrics import label_record_counts, score, score_by_novelty
+from tcm_desktop.training.team_records import file_of
 
 SOURCES = ("team", "jyroy", "cshan", "ccks2019", "xuanlai_d1", "xuanlai_d2")
 
@@ -108,7 +109,7 @@ def by_file(recs: list[dict], gold: list, pred: list) -> dict[str, dict]:
     styles the train pool does not use are where the model is weakest."""
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(recs):
-        groups.setdefault(r["id"].split("-")[2] if r["id"].count("-") >= 3 else "?", []).append(i)
+        groups.setdefault(file_of(r["id"]), []).append(i)
     out = {}
     for name, idx in sorted(groups.items()):
         res = score([gold[i] for i in idx], [pred[i] for i in idx], recs[0]["annotated"])

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from tcm_desktop.schema import LABELS
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.tagging import BREAKS, SOFT_BREAKS, model_char, tag_names
 
@@ -93,8 +94,6 @@ def window_bounds(text: str, spans: Sequence[tuple[int, int]], max_len: int) -> 
 
 def parse_label_masks(items: Sequence[str]) -> dict[str, set[str]]:
     """``["ccks2019:BODY_PART", ...]`` -> ``{"ccks2019": {"BODY_PART"}}``; unknown labels are an error."""
-    from tcm_desktop.schema import LABELS
-
     out: dict[str, set[str]] = {}
     for item in items:
         source, sep, label = item.partition(":")

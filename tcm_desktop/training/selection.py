@@ -70,6 +70,7 @@ def score_runs(corpus_dir: Path, runs: list[Path], per_source: int, sources: lis
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tcm_desktop.training.cli_args import add_label_masks
     from tcm_desktop.training.train_ner import SOURCES
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -78,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-per-source", type=int, default=120)
     ap.add_argument("--sources", nargs="*", default=list(SOURCES))
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL",
-                    help="leave these categories of a public source out of its dev score (as train_ner --mask-labels)")
+    add_label_masks(ap, "leave these categories of a public source out of its dev score (as train_ner --mask-labels)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     if args.threads:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from tcm_desktop.training.cli_args import add_label_masks
+
 SHARED_FILES = ("vocab.json", "lexicon.json")
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--dev-per-source", type=int, default=120)
     ap.add_argument("--sources", nargs="*", help="dev sources that score the soup (default: all)")
-    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL")
+    add_label_masks(ap, "leave these categories of a public source out of the dev score (as train_ner --mask-labels)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path, help="write the greedy soup's log here")
     args = ap.parse_args(argv)

@@ -46,6 +46,11 @@ def load_pool(pool: str, root: Path = ANNOTATED_DIR) -> list[Record]:
     return load_files((root / pool).glob("*.tcm.txt"), f"team-{pool}")
 
 
+def file_of(record_id: str) -> str:
+    """The file stem in a ``team-<pool>-<file stem>-<id>`` record id (a file is one writing style)."""
+    return record_id.split("-")[2]
+
+
 def is_dev(record_id: str) -> bool:
     """Deterministic dev membership from the record id."""
     h = int(hashlib.sha1(record_id.encode("utf-8")).hexdigest()[:8], 16)

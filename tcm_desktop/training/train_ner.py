@@ -34,6 +34,7 @@ from tcm_desktop.text.conventions import Span, apply_conventions
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.tagging import spans_from_tags, tag_names, viterbi
 from tcm_desktop.training.augment import mention_pool, replace_mentions
+from tcm_desktop.training.cli_args import add_label_masks
 from tcm_desktop.training.corpus import load_split
 from tcm_desktop.training.lexicon_build import build_lexicon
 from tcm_desktop.training.metrics import score
@@ -176,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss (the CRF loss gets 1 - this)")
     ap.add_argument("--kd-temperature", type=float, default=2.0)
     ap.add_argument("--warmup-steps", type=int, default=-1, help="linear warm-up steps (default: 200, or 0 with --init)")
-    ap.add_argument("--mask-labels", nargs="*", default=[], metavar="SOURCE:LABEL",
-                    help="treat these categories of a public source as not annotated (its conventions contradict the"
-                         " schema's), in training and in dev scoring, e.g. ccks2019:BODY_PART cshan:CAUSE")
+    add_label_masks(ap, "treat these categories of a public source as not annotated (its conventions contradict the"
+                        " schema's), in training and in dev scoring, e.g. ccks2019:BODY_PART cshan:CAUSE")
     ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
     args = ap.parse_args(argv)
 
