@@ -126,3 +126,24 @@ def test_mention_replacement_retells_each_team_copy_after_the_first(tiny_run, tm
     assert plain % 3 == 0
     # one original and two retold copies: about as many windows as three originals (lengths change a little)
     assert 0.9 * plain <= retold <= 1.1 * plain and retold != plain
+
+
+def test_train_mentions_join_the_lexicon_under_their_labels() -> None:
+    from tcm_desktop.text.lexicon import Lexicon
+
+    base = Lexicon({"WM_DISEASE": ["胃癌"], "EXAM": ["CT"]})
+    records = [
+        {"text": "胃癌术后，查CEA、血常规，腹痛", "entities": [
+            {"start": 0, "end": 2, "label": "WM_DISEASE"},  # already there
+            {"start": 6, "end": 9, "label": "EXAM"},
+            {"start": 10, "end": 13, "label": "EXAM"},
+            {"start": 14, "end": 15, "label": "BODY_PART"},  # one character: not a term
+            {"start": 14, "end": 16, "label": "SYMPTOM"},  # no such category in this lexicon
+        ]},
+    ]
+    lexicon, added = train_ner.with_train_mentions(base, records)
+    assert lexicon.terms("EXAM") == {"CT", "CEA", "血常规"}
+    assert lexicon.terms("WM_DISEASE") == {"胃癌"}
+    assert added == {"EXAM": 2}
+    assert lexicon.categories == base.categories
+    assert base.terms("EXAM") == {"CT"}  # the run's base lexicon is not changed in place

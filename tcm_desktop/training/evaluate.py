@@ -64,6 +64,25 @@ def ccks_exam_type(mention: str) -> str:
     return "影像检查" if _IMAGING.search(unicodedata.normalize("NFKC", mention)) else "实验室检验"
 
 
+#: Brackets whose partner may sit inside a CCKS2019 span.
+_OPENING, _CLOSING = "（(", "）)"
+
+
+def ccks_span_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span in CCKS2019's edge convention. CCKS keeps a bracket at a span's edge when its partner is
+    inside (``（结肠）中分化腺癌``, ``食管癌（T3N2M0IIIB期）``); our schema never starts or ends a span with
+    one, so the corpus trims it and the model learns the trimmed span. Fitted on the CCKS train parts
+    only: of 17,651 gold spans, 721 are trimmed; this gives 566 of them back their CCKS edges
+    and gets 9 spans wrong."""
+    mention = text[start:end]
+    depth = sum(mention.count(c) for c in _OPENING) - sum(mention.count(c) for c in _CLOSING)
+    if depth > 0 and end < len(text) and text[end] in _CLOSING:
+        end += 1
+    elif depth < 0 and start > 0 and text[start - 1] in _OPENING:
+        start -= 1
+    return start, end
+
+
 def predict(engine: StructuringEngine, texts: list[str]) -> tuple[list[list[tuple[int, int, str]]], float]:
     t0 = time.perf_counter()
     recs = list(engine.structure_many([(str(i), t) for i, t in enumerate(texts)]))
@@ -81,6 +100,7 @@ def ccks_own_labels(engine: StructuringEngine) -> dict:
     for text, spans in zip(texts, pred):
         out = []
         for s, e, lab in spans:
+            s, e = ccks_span_edges(text, s, e)
             if lab in CCKS_BACK:
                 out.append((s, e, CCKS_BACK[lab]))
             elif lab == "EXAM":

@@ -144,6 +144,20 @@ def start_run(args: argparse.Namespace, log_name: str) -> tuple[Callable[..., No
     return emit, t0
 
 
+def with_train_mentions(lexicon: Lexicon, records: list[dict]) -> tuple[Lexicon, dict[str, int]]:
+    """``lexicon`` plus every mention of 2+ characters annotated in ``records``, under its label (labels the
+    lexicon has no category for are left out); also how many new terms each category got."""
+    terms = {c: set(lexicon.terms(c)) for c in lexicon.categories}
+    added: dict[str, int] = {}
+    for r in records:
+        for e in r["entities"]:
+            mention = r["text"][e["start"]:e["end"]]
+            if e["label"] in terms and len(mention) >= 2 and mention not in terms[e["label"]]:
+                terms[e["label"]].add(mention)
+                added[e["label"]] = added.get(e["label"], 0) + 1
+    return Lexicon(terms, lexicon.max_len), added
+
+
 def common_args(ap: argparse.ArgumentParser) -> None:
     """Arguments every training entry point shares (so runs stay comparable)."""
     ap.add_argument("--corpus", type=Path, required=True)
@@ -180,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     add_label_masks(ap, "treat these categories of a public source as not annotated (its conventions contradict the"
                         " schema's), in training and in dev scoring, e.g. ccks2019:BODY_PART cshan:CAUSE")
     ap.add_argument("--init", type=Path, help="start from this run dir (its config, vocabulary, lexicon and weights), e.g. a pruned model to fine-tune")
+    ap.add_argument("--lexicon-from-train", nargs="*", default=[], metavar="SOURCE",
+                    help="add these sources' train-split mentions (never dev or test) to the lexicon under their labels:"
+                         " a gazetteer of the training data, as in SoftLexicon")
     args = ap.parse_args(argv)
 
     emit, t0 = start_run(args, "train.log")
@@ -198,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         n_lex = lexicon.feature_dim if lexicon is not None else 0
         cfg = ModelConfig(vocab_size=len(vocab), n_tags=len(tags), n_lex=n_lex, max_len=args.max_len,
                           use_lexicon=not args.no_lexicon, use_lstm=not args.no_lstm, **SIZES[args.size])
+    if lexicon is not None and args.lexicon_from_train:
+        lexicon, added = with_train_mentions(lexicon, [r for src in args.lexicon_from_train for r in corpus[src]["train"]])
+        emit("lexicon", added=added)
     (args.out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "tags": tags, "args": {k: str(v) for k, v in vars(args).items()}}, ensure_ascii=False, indent=1))
     (args.out / "vocab.json").write_text(json.dumps(vocab.itos, ensure_ascii=False))
     if lexicon is not None:
