@@ -147,3 +147,24 @@ def test_train_mentions_join_the_lexicon_under_their_labels() -> None:
     assert added == {"EXAM": 2}
     assert lexicon.categories == base.categories
     assert base.terms("EXAM") == {"CT"}  # the run's base lexicon is not changed in place
+
+
+def test_a_train_record_never_finds_its_own_mentions_in_its_gazetteer() -> None:
+    from tcm_desktop.text.lexicon import Lexicon
+
+    base = Lexicon({"CAUSE": ["受凉"], "SYMPTOM": []})
+    records = [{"id": f"r{i}", "text": f"因诱因{i:02d}起病", "entities": [{"start": 1, "end": 5, "label": "CAUSE"}]}
+               for i in range(40)]
+    records.append({"id": "shared", "text": "诱因01", "entities": [{"start": 0, "end": 4, "label": "CAUSE"}]})
+    full, per_record, added = train_ner.gazetteer_folds(base, records, folds=5)
+    assert added == {"CAUSE": 40}
+    assert full.terms("CAUSE") == {"受凉"} | {f"诱因{i:02d}" for i in range(40)}
+    assert set(per_record) == {r["id"] for r in records}
+    folds = {id(lex) for lex in per_record.values()}
+    assert 1 < len(folds) <= 5
+    for r in records[:40]:
+        own = r["text"][1:5]
+        assert "受凉" in per_record[r["id"]].terms("CAUSE")
+        assert (own in per_record[r["id"]].terms("CAUSE")) == (own == "诱因01" and per_record["shared"] is not per_record[r["id"]])
+    # every other record's mention is in some record's gazetteer: the folds only hide a record's own fold
+    assert all(len(lex.terms("CAUSE")) < len(full.terms("CAUSE")) for lex in per_record.values())
