@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -90,7 +89,9 @@ def reviewed_records(db_path: Path, passphrase: str | None = None) -> list[dict]
 
 
 def is_holdout(record_id: str, percent: int = HOLDOUT_PERCENT) -> bool:
-    return int(hashlib.sha1(record_id.encode("utf-8")).hexdigest()[:8], 16) % 100 < percent
+    from tcm_desktop.training.team_records import stable_bucket
+
+    return stable_bucket(record_id, 100) < percent
 
 
 def split_reviewed(records: list[dict], percent: int = HOLDOUT_PERCENT) -> tuple[list[dict], list[dict]]:

@@ -15,7 +15,6 @@ The mapping table is documented in ``docs/data.md``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -47,7 +46,7 @@ class Converted:
 
 def split_of(key: str, dev: int, test: int = 0) -> str:
     """Deterministic split from a stable key: ``test``% test, ``dev``% dev."""
-    h = int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % 100
+    h = team_records.stable_bucket(key, 100)
     if h < test:
         return "test"
     if h < test + dev:

@@ -51,10 +51,15 @@ def file_of(record_id: str) -> str:
     return record_id.split("-")[2]
 
 
+def stable_bucket(key: str, buckets: int) -> int:
+    """A bucket in ``range(buckets)`` that depends on ``key`` alone (not on Python's per-process hash seed),
+    so splits, hold-outs and folds stay the same across runs and machines."""
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % buckets
+
+
 def is_dev(record_id: str) -> bool:
     """Deterministic dev membership from the record id."""
-    h = int(hashlib.sha1(record_id.encode("utf-8")).hexdigest()[:8], 16)
-    return h % 100 < DEV_PERCENT
+    return stable_bucket(record_id, 100) < DEV_PERCENT
 
 
 def load_splits(root: Path = ANNOTATED_DIR) -> dict[str, list[Record]]:

@@ -19,7 +19,6 @@ while the teacher gives a soft guess.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import random
@@ -50,6 +49,7 @@ from tcm_desktop.training.ner_data import (
 )
 from tcm_desktop.training.ner_model import ModelConfig, NerModel
 from tcm_desktop.training.selection import selection_dev_sets, selection_score
+from tcm_desktop.training.team_records import stable_bucket
 
 SIZES = {
     "tiny": dict(hidden=64, layers=1, heads=2, ffn=128, lstm=32),
@@ -169,7 +169,7 @@ def gazetteer_folds(lexicon: Lexicon, records: list[dict], folds: int = GAZETTEE
     lexicon without the mentions of its own fold. A record must not find its own spans in the lexicon, as a
     new record would not: a gazetteer of the very records a model trains on teaches it to copy the lexicon
     (a CCKS-only run with one fell from 0.81 to 0.76 on dev)."""
-    fold_of = {r["id"]: int(hashlib.sha1(r["id"].encode("utf-8")).hexdigest()[:8], 16) % folds for r in records}
+    fold_of = {r["id"]: stable_bucket(r["id"], folds) for r in records}
     full, added = with_train_mentions(lexicon, records)
     per_fold = [with_train_mentions(lexicon, [r for r in records if fold_of[r["id"]] != k])[0] for k in range(folds)]
     return full, {rid: per_fold[k] for rid, k in fold_of.items()}, added
@@ -234,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg = ModelConfig(vocab_size=len(vocab), n_tags=len(tags), n_lex=n_lex, max_len=args.max_len,
                           use_lexicon=not args.no_lexicon, use_lstm=not args.no_lstm, **SIZES[args.size])
     record_lexicon: dict[str, Lexicon] = {}
-    if lexicon is not None and args.lexicon_from_train:
+    if args.lexicon_from_train:
+        if lexicon is None:
+            raise SystemExit("--lexicon-from-train needs the lexicon features (drop --no-lexicon)")
+        if missing := sorted(set(args.lexicon_from_train) - set(corpus)):
+            raise SystemExit(f"--lexicon-from-train: {', '.join(missing)} not among the --sources trained on")
         lexicon, record_lexicon, added = gazetteer_folds(
             lexicon, [r for src in args.lexicon_from_train for r in corpus[src]["train"]])
         emit("lexicon", added=added, folds=GAZETTEER_FOLDS)
