@@ -33,6 +33,16 @@ def test_cue_words_and_a_following_duration_leave_the_cause() -> None:
     assert _convert("[爱人吸烟|CAUSE]") == "[爱人吸烟|CAUSE]"
 
 
+def test_staying_up_late_before_a_second_trigger_is_two_causes() -> None:
+    assert _convert("[熬夜直播|CAUSE]后头痛") == "[熬夜|CAUSE][直播|CAUSE]后头痛"
+    assert _convert("[熬夜后受风|CAUSE]") == "[熬夜|CAUSE]后[受风|CAUSE]"
+    assert _convert("[熬夜至凌晨|CAUSE]") == "[熬夜|CAUSE]至凌晨"  # how late is a time word: it stays out
+    assert _convert("连续[熬夜赶稿|CAUSE:history]") == "连续[熬夜|CAUSE:history][赶稿|CAUSE:history]"
+    assert _convert("[熬夜|CAUSE]") == "[熬夜|CAUSE]"
+    assert _convert("[通宵加班|CAUSE]") == "[通宵加班|CAUSE]"  # 通宵 can be the time of one act
+    assert _convert("[熬夜直播|SYMPTOM]") == "[熬夜直播|SYMPTOM]"
+
+
 def test_a_site_written_with_its_finding_is_fused_unless_shared() -> None:
     assert _convert("[鼻黏膜|BODY_PART][红肿|SIGN]，") == "[鼻黏膜红肿|SIGN]，"
     assert _convert("[双踝|BODY_PART]轻度[肿胀|SIGN]") == "[双踝轻度肿胀|SIGN]"

@@ -9,9 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tcm_desktop.schema import LABELS  # noqa: E402
+from tcm_desktop.text.tagging import tag_names  # noqa: E402
 from tcm_desktop.training import metrics, pretrain_mlm, train_ner  # noqa: E402
 from tcm_desktop.training.export_ner import load_run  # noqa: E402
-from tcm_desktop.training.ner_data import MASK, SPECIALS  # noqa: E402
+from tcm_desktop.training.ner_data import MASK, SPECIALS, Example  # noqa: E402
 
 
 def test_distillation_loss_is_zero_only_when_student_matches_teacher() -> None:
@@ -126,6 +128,29 @@ def test_mention_replacement_retells_each_team_copy_after_the_first(tiny_run, tm
     assert plain % 3 == 0
     # one original and two retold copies: about as many windows as three originals (lengths change a little)
     assert 0.9 * plain <= retold <= 1.1 * plain and retold != plain
+
+
+def test_oversampling_repeats_only_the_windows_holding_the_weak_labels(tiny_run, tmp_path) -> None:
+    corpus, run = tiny_run
+    tags = tag_names()
+    cause = {tags.index("B-CAUSE"), tags.index("I-CAUSE")}
+    with_cause = Example("team", np.array([5, 6]), np.zeros((2, 0)), np.ones((2, len(tags)), bool), np.array(sorted(cause)))
+    without = Example("team", np.array([5, 6]), np.zeros((2, 0)), np.ones((2, len(tags)), bool), np.array([0, 0]))
+    assert train_ner.oversample_windows([with_cause, without], cause, 3) == [with_cause] * 3 + [without]
+    assert train_ner.oversample_windows([with_cause, without], set(), 3) == [with_cause, without]
+
+    def team_windows(out, *extra: str) -> int:
+        assert train_ner.main(["--corpus", str(corpus), "--out", str(out), "--init", str(run), "--max-steps", "1",
+                               "--sources", "team", "--eval-minutes", "10", "--threads", "1", "--team-weight", "1", *extra]) == 0
+        log = [json.loads(line) for line in (out / "train.log").read_text(encoding="utf-8").splitlines()]
+        return next(e for e in log if e["event"] == "data")["team_windows"]
+
+    plain = team_windows(tmp_path / "plain")
+    every = team_windows(tmp_path / "every", "--oversample", *sorted(LABELS), "--oversample-factor", "3")
+    some = team_windows(tmp_path / "some", "--oversample", "ACUPOINT", "--oversample-factor", "3")
+    assert plain < some < every <= 3 * plain
+    with pytest.raises(SystemExit, match="not a category"):
+        train_ner.main(["--corpus", str(corpus), "--out", str(tmp_path / "x"), "--oversample", "CAUSES"])
 
 
 def test_train_mentions_join_the_lexicon_under_their_labels() -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tcm_desktop.schema import LABELS
 from tcm_desktop.text.conventions import Span, apply_conventions
 from tcm_desktop.text.lexicon import Lexicon
 from tcm_desktop.text.tagging import spans_from_tags, tag_names, viterbi
@@ -39,6 +40,7 @@ from tcm_desktop.training.corpus import load_split
 from tcm_desktop.training.lexicon_build import build_lexicon
 from tcm_desktop.training.metrics import score
 from tcm_desktop.training.ner_data import (
+    Example,
     Vocab,
     collate,
     length_buckets,
@@ -175,6 +177,15 @@ def gazetteer_folds(lexicon: Lexicon, records: list[dict], folds: int = GAZETTEE
     return full, {rid: per_fold[k] for rid, k in fold_of.items()}, added
 
 
+def oversample_windows(examples: list[Example], tag_ids: set[int], factor: int) -> list[Example]:
+    """The windows again, each one holding a span of an oversampled label ``factor`` times. A curriculum for the
+    categories the model fits worst (CAUSE fits at 82.6 on its own train split while every other category is above
+    92); per window rather than per record, since most team records hold a CAUSE or a site somewhere."""
+    if not tag_ids or factor == 1:
+        return examples
+    return [ex for ex in examples for _ in range(factor if tag_ids.intersection(ex.gold.tolist()) else 1)]
+
+
 def common_args(ap: argparse.ArgumentParser) -> None:
     """Arguments every training entry point shares (so runs stay comparable)."""
     ap.add_argument("--corpus", type=Path, required=True)
@@ -196,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=0, help="also stop after this many steps (the schedule follows whichever budget is nearer)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--team-weight", type=int, default=3, help="repeat team train records this many times")
+    ap.add_argument("--oversample", nargs="*", default=[], metavar="LABEL",
+                    help="team train windows holding a span of one of these labels get --oversample-factor times the copies")
+    ap.add_argument("--oversample-factor", type=int, default=2)
     ap.add_argument("--mention-replace", type=float, default=0.0,
                     help="retold copies: swap each mention for another train string of its label (same source) with this probability;"
                          " team records: every copy after the first, public sources: one extra copy per record")
@@ -216,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                          " a gazetteer of the training data, as in SoftLexicon; in training, each record sees only"
                          " the mentions of the other folds")
     args = ap.parse_args(argv)
+    if unknown := sorted(set(args.oversample) - set(LABELS)):
+        raise SystemExit(f"--oversample: {', '.join(unknown)} is not a category of the schema")
+    if args.oversample_factor < 1:
+        raise SystemExit("--oversample-factor must be at least 1")
 
     emit, t0 = start_run(args, "train.log")
     corpus = load_corpus(args.corpus, args.sources, parse_label_masks(args.mask_labels))
@@ -248,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "lexicon.json").write_text(json.dumps(lexicon.to_json(), ensure_ascii=False))
 
     train_ex, public_ex = [], []
+    oversampled = {i for i, t in enumerate(tags) if t != "O" and t[2:] in args.oversample}
     rng = random.Random(args.seed)
     for name, src in corpus.items():
         pool = mention_pool(src["train"]) if args.mention_replace and name in args.augment_sources else {}
@@ -261,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
                                            tags, args.max_len)
             else:
                 exs *= copies
-            (train_ex if name == "team" else public_ex).extend(exs)
+            if name == "team":
+                train_ex.extend(oversample_windows(exs, oversampled, args.oversample_factor))
+            else:
+                public_ex.extend(exs)
     dev_sets = selection_dev_sets(corpus, args.dev_per_source)
     emit("data", vocab=len(vocab), n_lex=n_lex, team_windows=len(train_ex), public_windows=len(public_ex),
          dev={k: len(v) for k, v in dev_sets.items()}, params=None)
