@@ -1,4 +1,4 @@
-"""Span conventions the annotation guidelines fix mechanically (S3, S9), for files and for the model alike.
+"""Span conventions the annotation guidelines fix mechanically (S3, S9, S10), for files and for the model alike.
 
 The agreement study (docs/accuracy.md, section 7) showed the team files, train and
 test alike, breaking rules S2 and S3 in the same few ways, each of which a
