@@ -39,6 +39,7 @@ def test_staying_up_late_before_a_second_trigger_is_two_causes() -> None:
     assert _convert("[熬夜至凌晨|CAUSE]") == "[熬夜|CAUSE]至凌晨"  # how late is a time word: it stays out
     assert _convert("连续[熬夜赶稿|CAUSE:history]") == "连续[熬夜|CAUSE:history][赶稿|CAUSE:history]"
     assert _convert("[熬夜|CAUSE]") == "[熬夜|CAUSE]"
+    assert _convert("[熬夜与网友争吵|CAUSE]") == "[熬夜|CAUSE][与网友争吵|CAUSE]"  # S10 keeps a partner after 与 inside
     assert _convert("[通宵加班|CAUSE]") == "[通宵加班|CAUSE]"  # 通宵 can be the time of one act
     assert _convert("[熬夜直播|SYMPTOM]") == "[熬夜直播|SYMPTOM]"
 

@@ -75,7 +75,7 @@ _DEGREE = re.compile(r"稍|略|轻|轻度|中度|重度")
 _DURATION = re.compile(r"[0-9一二两三四五六七八九十几数]+个?(?:天|晚|夜|日|周|月|年|小时)")
 _PLACE = re.compile(r"处(?![方理置])")
 #: 熬夜 written straight before a second trigger or a time (熬夜赶稿, 熬夜至凌晨)
-_NIGHT = re.compile(r"(熬夜)(?:[后、及和并与]?)(?:([至到]|$))?")
+_NIGHT = re.compile(r"(熬夜)(?:[后、及和并]?)(?:([至到]|$))?")
 FINDINGS = ("SIGN", "SYMPTOM")
 
 
