@@ -114,24 +114,25 @@ def test_a_teacher_with_another_vocabulary_is_refused(tiny_run, tmp_path) -> Non
                         "--max-steps", "1", "--sources", "team", "--threads", "1"])
 
 
-def test_mention_replacement_retells_each_team_copy_after_the_first(tiny_run, tmp_path) -> None:
+def _team_windows(tiny_run, out, *extra: str) -> int:
+    """How many team train windows a one-step fine-tune of the tiny run builds with these extra arguments."""
     corpus, run = tiny_run
+    assert train_ner.main(["--corpus", str(corpus), "--out", str(out), "--init", str(run), "--max-steps", "1",
+                           "--sources", "team", "--eval-minutes", "10", "--threads", "1", *extra]) == 0
+    log = [json.loads(line) for line in (out / "train.log").read_text(encoding="utf-8").splitlines()]
+    return next(e for e in log if e["event"] == "data")["team_windows"]
 
-    def team_windows(out, *extra: str) -> int:
-        assert train_ner.main(["--corpus", str(corpus), "--out", str(out), "--init", str(run), "--max-steps", "1",
-                               "--sources", "team", "--eval-minutes", "10", "--threads", "1", "--team-weight", "3", *extra]) == 0
-        log = [json.loads(line) for line in (out / "train.log").read_text(encoding="utf-8").splitlines()]
-        return next(e for e in log if e["event"] == "data")["team_windows"]
 
-    plain = team_windows(tmp_path / "plain")
-    retold = team_windows(tmp_path / "retold", "--mention-replace", "0.5")
+def test_mention_replacement_retells_each_team_copy_after_the_first(tiny_run, tmp_path) -> None:
+    plain = _team_windows(tiny_run, tmp_path / "plain", "--team-weight", "3")
+    retold = _team_windows(tiny_run, tmp_path / "retold", "--team-weight", "3", "--mention-replace", "0.5")
     assert plain % 3 == 0
     # one original and two retold copies: about as many windows as three originals (lengths change a little)
     assert 0.9 * plain <= retold <= 1.1 * plain and retold != plain
 
 
 def test_oversampling_repeats_only_the_windows_holding_the_weak_labels(tiny_run, tmp_path) -> None:
-    corpus, run = tiny_run
+    corpus, _ = tiny_run
     tags = tag_names()
     cause = {tags.index("B-CAUSE"), tags.index("I-CAUSE")}
     with_cause = Example("team", np.array([5, 6]), np.zeros((2, 0)), np.ones((2, len(tags)), bool), np.array(sorted(cause)))
@@ -139,15 +140,11 @@ def test_oversampling_repeats_only_the_windows_holding_the_weak_labels(tiny_run,
     assert train_ner.oversample_windows([with_cause, without], cause, 3) == [with_cause] * 3 + [without]
     assert train_ner.oversample_windows([with_cause, without], set(), 3) == [with_cause, without]
 
-    def team_windows(out, *extra: str) -> int:
-        assert train_ner.main(["--corpus", str(corpus), "--out", str(out), "--init", str(run), "--max-steps", "1",
-                               "--sources", "team", "--eval-minutes", "10", "--threads", "1", "--team-weight", "1", *extra]) == 0
-        log = [json.loads(line) for line in (out / "train.log").read_text(encoding="utf-8").splitlines()]
-        return next(e for e in log if e["event"] == "data")["team_windows"]
-
-    plain = team_windows(tmp_path / "plain")
-    every = team_windows(tmp_path / "every", "--oversample", *sorted(LABELS), "--oversample-factor", "3")
-    some = team_windows(tmp_path / "some", "--oversample", "ACUPOINT", "--oversample-factor", "3")
+    plain = _team_windows(tiny_run, tmp_path / "plain", "--team-weight", "1")
+    every = _team_windows(tiny_run, tmp_path / "every", "--team-weight", "1", "--oversample", *sorted(LABELS),
+                          "--oversample-factor", "3")
+    some = _team_windows(tiny_run, tmp_path / "some", "--team-weight", "1", "--oversample", "ACUPOINT",
+                         "--oversample-factor", "3")
     assert plain < some < every <= 3 * plain
     with pytest.raises(SystemExit, match="not a category"):
         train_ner.main(["--corpus", str(corpus), "--out", str(tmp_path / "x"), "--oversample", "CAUSES"])
