@@ -71,14 +71,14 @@ def test_engine_applies_the_dictionary_without_retraining(tmp_path) -> None:
     from tcm_desktop.text.engine import StructuringEngine
 
     # a sentence the shipped model gets wrong on both terms (checked first: the premise of the test)
-    text = "头晕3天，既往食瘕病，自服ZK合剂。舌红，苔黄。"
+    text = "头晕3天，既往瘕聚病，自服ZK合剂。舌红，苔黄。"
     plain = {(e.text, e.label) for e in StructuringEngine().structure(text).entities}
-    assert ("食瘕病", "TCM_DISEASE") not in plain and ("ZK合剂", "PATENT_MEDICINE") not in plain
-    d = ClinicDictionary({"食瘕病": "TCM_DISEASE", "ZK合剂": "PATENT_MEDICINE"}, rule=False)
+    assert ("瘕聚病", "TCM_DISEASE") not in plain and ("ZK合剂", "PATENT_MEDICINE") not in plain
+    d = ClinicDictionary({"瘕聚病": "TCM_DISEASE", "ZK合剂": "PATENT_MEDICINE"}, rule=False)
     engine = StructuringEngine(dictionary=d)
-    assert "食瘕病" in engine.ner.lexicon.terms("TCM_DISEASE")
+    assert "瘕聚病" in engine.ner.lexicon.terms("TCM_DISEASE")
     found = {(e.text, e.label) for e in engine.structure(text).entities}
-    assert {("食瘕病", "TCM_DISEASE"), ("ZK合剂", "PATENT_MEDICINE")} <= found  # features only: the model decided
+    assert {("瘕聚病", "TCM_DISEASE"), ("ZK合剂", "PATENT_MEDICINE")} <= found  # features only: the model decided
 
     text = "患者自述：头晕3天。"
     d = ClinicDictionary({"自述": "EXAM"})
